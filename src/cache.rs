@@ -1,0 +1,306 @@
+//! The process-wide token cache: one entry per distinct effective
+//! configuration, single-flight minting, refresh-ahead in the background,
+//! and the rule that a failed refresh never discards a valid token.
+//!
+//! Hot path ([`Entry::cached`]): lock-free loads (`ArcSwap`) and relaxed
+//! atomics, no allocation, no network, no lock. Everything that waits runs
+//! on the library's runtime.
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::runtime::{self, fork_generation};
+use crate::sts::Minter;
+use crate::token::Token;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use futures::future::{BoxFuture, FutureExt, Shared};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Once};
+use std::time::{Duration, SystemTime};
+
+/// A token with less than this left is not handed out while a new one can
+/// be had: the client would have to come back at once.
+pub(crate) const MIN_USEFUL: Duration = Duration::from_secs(5);
+/// When minting fails, a token with at least this left is still served.
+const MIN_VALID: Duration = Duration::from_secs(1);
+/// Refresh starts at this fraction of the lifetime, plus up to `JITTER`.
+const REFRESH_FRACTION: f64 = 0.5;
+const REFRESH_JITTER: f64 = 0.1;
+/// Backoff between failed background refreshes.
+const RETRY_MIN: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+type MintFuture = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
+
+/// One mint in progress, shared by everyone who asks meanwhile.
+struct Flight {
+    generation: u64,
+    future: MintFuture,
+}
+
+/// The cache entry for one effective configuration.
+pub(crate) struct Entry {
+    config: Config,
+    token: ArcSwapOption<Token>,
+    flight: ArcSwapOption<Flight>,
+    /// `(fork generation, minter)`: rebuilt in a child after `fork()`, whose
+    /// connection pool and credentials cache belong to the parent.
+    minter: ArcSwap<(u64, Arc<Minter>)>,
+    /// fork generation + 1 of the running refresh loop, 0 when none runs.
+    refresher: AtomicU64,
+    /// Set when a caller took the token since the last background refresh.
+    accessed: AtomicBool,
+    /// STS calls started for this entry (for tests and `aws_debug`).
+    mints: AtomicU64,
+}
+
+static REGISTRY: LazyLock<Mutex<HashMap<Config, Arc<Entry>>>> = LazyLock::new(|| {
+    install_fork_handlers();
+    Mutex::new(HashMap::new())
+});
+
+fn install_fork_handlers() {
+    static ONCE: Once = Once::new();
+    extern "C" fn prepare() {
+        // Hold the registry lock across fork so the child never inherits it
+        // locked by a thread that no longer exists.
+        std::mem::forget(REGISTRY.lock());
+    }
+    extern "C" fn release() {
+        // SAFETY: locked by `prepare` in the forking thread just before.
+        unsafe { REGISTRY.force_unlock() };
+    }
+    ONCE.call_once(|| {
+        // SAFETY: plain extern "C" functions without captured state.
+        unsafe { libc::pthread_atfork(Some(prepare), Some(release), Some(release)) };
+    });
+}
+
+/// The shared entry for `config`, created on first use. No network.
+pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
+    let mut map = REGISTRY.lock();
+    map.entry(config)
+        .or_insert_with_key(|config| {
+            Arc::new(Entry {
+                config: config.clone(),
+                token: ArcSwapOption::empty(),
+                flight: ArcSwapOption::empty(),
+                minter: ArcSwap::from_pointee((fork_generation(), Arc::new(Minter::new(config.clone())))),
+                refresher: AtomicU64::new(0),
+                accessed: AtomicBool::new(false),
+                mints: AtomicU64::new(0),
+            })
+        })
+        .clone()
+}
+
+impl Entry {
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// STS mints started for this entry so far.
+    pub(crate) fn mint_count(&self) -> u64 {
+        self.mints.load(Ordering::Relaxed)
+    }
+
+    /// The hot path: the cached token if it has a useful lifetime left.
+    #[inline]
+    pub(crate) fn cached(self: &Arc<Self>) -> Option<Arc<Token>> {
+        let token = self.token.load_full()?;
+        if token.remaining() <= MIN_USEFUL {
+            return None;
+        }
+        self.note_access();
+        Some(token)
+    }
+
+    #[inline]
+    fn note_access(self: &Arc<Self>) {
+        // Read before write: the common case writes nothing, so the cache
+        // line stays shared between threads.
+        if !self.accessed.load(Ordering::Relaxed) {
+            self.accessed.store(true, Ordering::Relaxed);
+        }
+        if self.refresher.load(Ordering::Relaxed) != fork_generation() + 1 {
+            self.ensure_refresher();
+        }
+    }
+
+    /// Waits for a token: the cached one, else the shared mint in flight
+    /// (starting one if none). If minting fails but the cached token is
+    /// still valid, that token is served.
+    pub(crate) async fn get(self: Arc<Self>) -> Result<Arc<Token>> {
+        if let Some(t) = self.cached() {
+            return Ok(t);
+        }
+        let result = self.flight()?.await;
+        match result {
+            Ok(t) => {
+                self.note_access();
+                Ok(t)
+            }
+            Err(e) => match self.token.load_full() {
+                Some(t) if t.remaining() > MIN_VALID => {
+                    self.note_access();
+                    Ok(t)
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// The mint in flight for this process, or a new one.
+    fn flight(self: &Arc<Self>) -> Result<MintFuture> {
+        let generation = fork_generation();
+        loop {
+            let current = self.flight.load_full();
+            if let Some(f) = &current {
+                if f.generation == generation {
+                    return Ok(f.future.clone());
+                }
+            }
+            let handle = runtime::handle()?;
+            let me = Arc::clone(self);
+            // Lazy: the mint is spawned on first poll, so a flight that
+            // loses the race below never calls STS.
+            let future = async move {
+                match handle.spawn(me.mint_and_store()).await {
+                    Ok(r) => r,
+                    Err(e) => Err(Error::new(ErrorKind::Internal, format!("token mint task failed: {e}"))),
+                }
+            }
+            .boxed()
+            .shared();
+            let new = Arc::new(Flight {
+                generation,
+                future: future.clone(),
+            });
+            let prev = self.flight.compare_and_swap(&current, Some(new));
+            let won = match (&*prev, &current) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            };
+            if won {
+                return Ok(future);
+            }
+        }
+    }
+
+    async fn mint_and_store(self: Arc<Self>) -> Result<Arc<Token>> {
+        let minter = self.minter();
+        self.mints.fetch_add(1, Ordering::Relaxed);
+        let result = minter.mint().await.map(Arc::new);
+        if let Ok(t) = &result {
+            self.token.store(Some(Arc::clone(t)));
+        }
+        if let Err(e) = &result {
+            tracing::warn!(target: "kafka_iam_oauth", audience = %self.config.audience, "token mint failed: {e}");
+        }
+        // This flight is over; the next caller that needs STS starts anew.
+        self.flight.store(None);
+        if result.is_ok() {
+            self.ensure_refresher();
+        }
+        result
+    }
+
+    fn minter(&self) -> Arc<Minter> {
+        let generation = fork_generation();
+        let current = self.minter.load();
+        if current.0 == generation {
+            return Arc::clone(&current.1);
+        }
+        let fresh = Arc::new(Minter::new(self.config.clone()));
+        self.minter.store(Arc::new((generation, Arc::clone(&fresh))));
+        fresh
+    }
+
+    /// Starts the background refresh loop unless one runs in this process.
+    fn ensure_refresher(self: &Arc<Self>) {
+        let mine = fork_generation() + 1;
+        let seen = self.refresher.load(Ordering::Relaxed);
+        if seen == mine {
+            return;
+        }
+        if self
+            .refresher
+            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        match runtime::handle() {
+            Ok(h) => {
+                h.spawn(Arc::clone(self).refresh_loop(mine));
+            }
+            Err(_) => self.refresher.store(0, Ordering::Relaxed),
+        }
+    }
+
+    /// Refreshes ahead of expiry while clients keep taking the token; stops
+    /// after a whole refresh period in which nobody asked (the next caller
+    /// restarts it, and still gets the cached token at once).
+    async fn refresh_loop(self: Arc<Self>, mine: u64) {
+        loop {
+            let Some(token) = self.token.load_full() else { break };
+            let delay = refresh_at(&token)
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            tokio::time::sleep(delay).await;
+            if !self.accessed.swap(false, Ordering::Relaxed) {
+                break;
+            }
+            if !self.refresh_with_retries(&token).await {
+                break;
+            }
+        }
+        let _ = self
+            .refresher
+            .compare_exchange(mine, 0, Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// Tries to replace `old` until it succeeds or `old` has expired; the
+    /// old token keeps being served meanwhile. Returns whether it succeeded.
+    async fn refresh_with_retries(self: &Arc<Self>, old: &Arc<Token>) -> bool {
+        let mut attempt: u32 = 0;
+        loop {
+            let result = match self.flight() {
+                Ok(f) => f.await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(_) => return true,
+                Err(e) => {
+                    let left = old.remaining();
+                    if left <= MIN_VALID {
+                        tracing::error!(target: "kafka_iam_oauth", "token refresh failed and the cached token expired: {e}");
+                        return false;
+                    }
+                    let ceiling = RETRY_MIN.saturating_mul(1 << attempt.min(8)).min(RETRY_MAX);
+                    let wait = ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5).min(left / 2);
+                    tracing::warn!(
+                        target: "kafka_iam_oauth",
+                        "token refresh failed, still serving the cached token ({} s left), retrying in {} ms: {e}",
+                        left.as_secs(),
+                        wait.as_millis()
+                    );
+                    tokio::time::sleep(wait.max(Duration::from_millis(50))).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// When the background refresh of `token` is due: a fraction of its
+/// lifetime with jitter, so that many processes don't call STS together.
+fn refresh_at(token: &Token) -> SystemTime {
+    let lifetime = token
+        .expires_at()
+        .duration_since(token.minted_at())
+        .unwrap_or(Duration::ZERO);
+    token.minted_at() + lifetime.mul_f64(REFRESH_FRACTION + token.jitter() * REFRESH_JITTER)
+}

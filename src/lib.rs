@@ -1,0 +1,30 @@
+//! kafka-iam-oauth: authenticate librdkafka-based Kafka clients as an AWS IAM
+//! principal. Mints short-lived JWTs with AWS STS `GetWebIdentityToken`,
+//! caches and refreshes them, and hands them out as SASL/OAUTHBEARER tokens.
+//!
+//! ```no_run
+//! let provider = kafka_iam_oauth::Provider::new("region=eu-west-1,audience=my-kafka.example.com", "")?;
+//! let token = provider.token()?;
+//! println!("{} until {:?}", token.principal(), token.expires_at());
+//! # Ok::<(), kafka_iam_oauth::Error>(())
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod cache;
+pub mod config;
+mod error;
+pub mod ffi;
+mod jwt;
+mod provider;
+mod runtime;
+mod sts;
+mod token;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+pub use provider::{Provider, DEFAULT_TIMEOUT};
+pub use token::Token;
+
+/// This library's version (from Cargo.toml).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

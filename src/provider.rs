@@ -1,0 +1,110 @@
+//! [`Provider`]: the public Rust API, and what every binding calls.
+
+use crate::cache::{self, Entry};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::runtime;
+use crate::token::Token;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long [`Provider::token`] waits for a first token by default. Well
+/// inside confluent-kafka's 10 s constructor wait.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Hands out tokens for one configuration. Cheap to clone; all providers
+/// with the same effective configuration in a process share one cache entry,
+/// so they cause one STS call per refresh between them.
+#[derive(Clone)]
+pub struct Provider {
+    entry: Arc<Entry>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider").field("config", self.config()).finish()
+    }
+}
+
+impl Provider {
+    /// Validates `config` (`sasl.oauthbearer.config` grammar) and
+    /// `extensions` (`sasl.oauthbearer.extensions`, may be empty) and returns
+    /// the provider for them. No network call: a bad string fails here.
+    pub fn new(config: &str, extensions: &str) -> Result<Provider> {
+        Ok(Self::from_config(Config::parse(config, extensions)?))
+    }
+
+    /// The provider for an already parsed configuration.
+    pub fn from_config(config: Config) -> Provider {
+        Provider {
+            entry: cache::entry_for(config),
+        }
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &Config {
+        self.entry.config()
+    }
+
+    /// The cached token if it has a useful lifetime left; never waits.
+    #[inline]
+    pub fn cached_token(&self) -> Option<Arc<Token>> {
+        self.entry.cached()
+    }
+
+    /// A token, waiting up to [`DEFAULT_TIMEOUT`] when none is cached.
+    /// Callable from any thread, inside a tokio runtime or not.
+    pub fn token(&self) -> Result<Arc<Token>> {
+        self.token_timeout(DEFAULT_TIMEOUT)
+    }
+
+    /// A token, waiting up to `timeout` when none is cached.
+    pub fn token_timeout(&self, timeout: Duration) -> Result<Arc<Token>> {
+        if let Some(t) = self.entry.cached() {
+            return Ok(t);
+        }
+        let handle = runtime::handle()?;
+        let wait = handle.spawn(timed(Arc::clone(&self.entry), timeout));
+        // futures' executor, not tokio's: it works on any thread, including
+        // one already inside a tokio runtime (rust-rdkafka users).
+        futures::executor::block_on(wait)
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("token task failed: {e}")))?
+    }
+
+    /// A token without blocking the calling executor (any async runtime).
+    pub async fn token_async(&self) -> Result<Arc<Token>> {
+        self.token_async_timeout(DEFAULT_TIMEOUT).await
+    }
+
+    /// [`Provider::token_async`] with an explicit timeout.
+    pub async fn token_async_timeout(&self, timeout: Duration) -> Result<Arc<Token>> {
+        if let Some(t) = self.entry.cached() {
+            return Ok(t);
+        }
+        let handle = runtime::handle()?;
+        handle
+            .spawn(timed(Arc::clone(&self.entry), timeout))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("token task failed: {e}")))?
+    }
+
+    /// How many STS mints this provider's cache entry has started in this
+    /// process (shared with every provider of the same configuration).
+    pub fn mint_count(&self) -> u64 {
+        self.entry.mint_count()
+    }
+}
+
+async fn timed(entry: Arc<Entry>, timeout: Duration) -> Result<Arc<Token>> {
+    match tokio::time::timeout(timeout, entry.get()).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "no token within {} ms: STS did not answer in time (set aws_debug=console to see the calls)",
+                timeout.as_millis()
+            ),
+        )
+        .with_retryable(true)),
+    }
+}

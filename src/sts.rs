@@ -1,0 +1,448 @@
+//! Credentials and the STS `GetWebIdentityToken` call: the duration cap,
+//! retries with backoff, and error messages that say what to do.
+//!
+//! Everything here runs on the library's runtime (see `runtime.rs`), called
+//! by the cache (see `cache.rs`) at most once at a time per cache entry.
+
+use crate::config::{AwsDebug, Config, MIN_DURATION_SECONDS};
+use crate::error::{Error, ErrorKind, Result};
+use crate::jwt;
+use crate::token::Token;
+use aws_config::identity::IdentityCache;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use parking_lot::Mutex;
+use std::ffi::CString;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
+
+/// Credentials are refreshed when they have less than this left beyond the
+/// token they must sign for.
+const CREDENTIAL_MARGIN: Duration = Duration::from_secs(15);
+/// Retries of throttling / 5xx / timeouts inside one mint.
+const MAX_ATTEMPTS: u32 = 4;
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Per-attempt timeout of one STS call.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Mints tokens for one configuration. Built lazily on the runtime because
+/// loading the AWS config reads files and may call IMDS/SSO.
+pub(crate) struct Minter {
+    config: Config,
+    aws: OnceCell<AwsClients>,
+    credentials: Mutex<Option<Credentials>>,
+}
+
+struct AwsClients {
+    sts: aws_sdk_sts::Client,
+    credentials: SharedCredentialsProvider,
+}
+
+impl Minter {
+    pub(crate) fn new(config: Config) -> Self {
+        Minter {
+            config,
+            aws: OnceCell::new(),
+            credentials: Mutex::new(None),
+        }
+    }
+
+    fn debug(&self, message: impl FnOnce() -> String) {
+        if self.config.aws_debug == AwsDebug::Console {
+            eprintln!("kafka-iam-oauth: {}", message());
+        }
+    }
+
+    async fn clients(&self) -> Result<&AwsClients> {
+        self.aws
+            .get_or_try_init(|| async {
+                let sdk = load_sdk_config(&self.config).await;
+                let credentials = credentials_provider(&self.config, &sdk).await?;
+                let sts_config = aws_sdk_sts::config::Builder::from(&sdk)
+                    .identity_cache(IdentityCache::no_cache())
+                    // We retry ourselves, with the error advice below.
+                    .retry_config(RetryConfig::disabled())
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(Duration::from_secs(3))
+                            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                            .build(),
+                    )
+                    .build();
+                Ok(AwsClients {
+                    sts: aws_sdk_sts::Client::from_conf(sts_config),
+                    credentials,
+                })
+            })
+            .await
+    }
+
+    /// Current credentials, fetched from the chain when missing, when
+    /// `force`, or when they expire within `needed` + margin.
+    async fn credentials(&self, needed: Duration, force: bool) -> Result<Credentials> {
+        if !force {
+            if let Some(c) = self.credentials.lock().clone() {
+                let fresh = match c.expiry() {
+                    None => true,
+                    Some(exp) => exp > SystemTime::now() + needed + CREDENTIAL_MARGIN,
+                };
+                if fresh {
+                    return Ok(c);
+                }
+            }
+        }
+        let clients = self.clients().await?;
+        let c = clients
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| credentials_error(&self.config, e))?;
+        self.debug(|| {
+            format!(
+                "credentials from {} (access key {}…, expires {})",
+                credential_source(&c),
+                c.access_key_id().chars().take(4).collect::<String>(),
+                c.expiry()
+                    .map(|e| format!("in {}s", secs_until(e)))
+                    .unwrap_or_else(|| "never".into())
+            )
+        });
+        *self.credentials.lock() = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Mints one token, retrying throttling, 5xx and timeouts with
+    /// exponential backoff and full jitter.
+    pub(crate) async fn mint(&self) -> Result<Token> {
+        let mut attempt = 0;
+        loop {
+            match self.mint_once().await {
+                Err(e) if e.is_retryable() && attempt + 1 < MAX_ATTEMPTS => {
+                    let delay = backoff(attempt);
+                    self.debug(|| format!("{e} (retrying in {} ms)", delay.as_millis()));
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn mint_once(&self) -> Result<Token> {
+        let wanted = Duration::from_secs(self.config.duration_seconds.into());
+        let min = Duration::from_secs(MIN_DURATION_SECONDS.into());
+        let mut creds = self.credentials(min, false).await?;
+        let mut duration = capped_duration(wanted, &creds);
+        if duration < min {
+            // The cap would go under STS's minimum: get fresh credentials.
+            creds = self.credentials(wanted, true).await?;
+            duration = capped_duration(wanted, &creds);
+            if duration < min {
+                return Err(Error::new(
+                    ErrorKind::Credentials,
+                    format!(
+                        "the AWS credentials from {} expire in {} s, too soon to sign for a token of at least {} s; \
+                         the credential source must hand out credentials that live longer.",
+                        credential_source(&creds),
+                        creds.expiry().map(secs_until).unwrap_or(0),
+                        MIN_DURATION_SECONDS
+                    ),
+                ));
+            }
+        }
+        match self.call(duration, &creds).await {
+            Err(e) if code_is(e.aws_code(), "SessionDurationEscalation") => {
+                // Our view of the credentials' expiry was wrong (static
+                // session keys carry none): refresh them and ask for less.
+                let creds = self.credentials(min, true).await?;
+                let shorter = capped_duration(duration / 2, &creds).max(min);
+                self.debug(|| {
+                    format!(
+                        "STS refused {} s (SessionDurationEscalation); retrying once with {} s",
+                        duration.as_secs(),
+                        shorter.as_secs()
+                    )
+                });
+                self.call(shorter, &creds).await
+            }
+            Err(e) if code_is(e.aws_code(), "ExpiredToken") => {
+                *self.credentials.lock() = None;
+                Err(e.with_retryable(true))
+            }
+            other => other,
+        }
+    }
+
+    async fn call(&self, duration: Duration, creds: &Credentials) -> Result<Token> {
+        let cfg = &self.config;
+        let clients = self.clients().await?;
+        let mut req = clients
+            .sts
+            .get_web_identity_token()
+            .audience(&cfg.audience)
+            .duration_seconds(duration.as_secs() as i32)
+            .signing_algorithm(cfg.signing_algorithm.as_str());
+        for (k, v) in &cfg.tags {
+            let tag = aws_sdk_sts::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Error::config(format!("tag_{k}: {e}")))?;
+            req = req.tags(tag);
+        }
+        self.debug(|| {
+            format!(
+                "GetWebIdentityToken region={} audience={} duration={}s algorithm={} tags={}",
+                cfg.region,
+                cfg.audience,
+                duration.as_secs(),
+                cfg.signing_algorithm.as_str(),
+                cfg.tags.len()
+            )
+        });
+        let started = std::time::Instant::now();
+        let out = req
+            .customize()
+            .config_override(aws_sdk_sts::config::Builder::default().credentials_provider(creds.clone()))
+            .send()
+            .await
+            .map_err(|e| sts_error(cfg, e))?;
+        let jwt_text = out.web_identity_token().unwrap_or_default();
+        let claims = jwt::decode_claims(jwt_text)?;
+        let principal = jwt::string_claim(&claims, &cfg.principal_claim)?.to_string();
+        let expires_at = expiry(out.expiration(), &claims)?;
+        self.debug(|| {
+            format!(
+                "token for {principal} valid {} s (took {} ms)",
+                secs_until(expires_at),
+                started.elapsed().as_millis()
+            )
+        });
+        let cstr = |s: String, what: &str| {
+            CString::new(s).map_err(|_| Error::new(ErrorKind::Sts, format!("STS returned a {what} with a NUL byte")))
+        };
+        let extensions = cfg
+            .extensions
+            .iter()
+            .map(|(k, v)| Ok((cstr(k.clone(), "extension")?, cstr(v.clone(), "extension")?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Token::new(
+            cstr(jwt_text.to_string(), "token")?,
+            expires_at,
+            cstr(principal, "principal")?,
+            claims,
+            extensions,
+        ))
+    }
+}
+
+async fn load_sdk_config(cfg: &Config) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
+    if let Some(profile) = &cfg.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = &cfg.sts_endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+async fn credentials_provider(cfg: &Config, sdk: &SdkConfig) -> Result<SharedCredentialsProvider> {
+    let base = sdk.credentials_provider().ok_or_else(|| {
+        Error::new(ErrorKind::Credentials, "the AWS SDK configuration has no credentials provider")
+    })?;
+    let Some(role) = &cfg.role_arn else {
+        return Ok(base);
+    };
+    // A fixed session name keeps the assumed-role identity stable.
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name(cfg.role_session_name.clone().unwrap_or_else(|| "kafka-iam-oauth".into()))
+        .configure(sdk);
+    if let Some(id) = &cfg.external_id {
+        builder = builder.external_id(id);
+    }
+    Ok(SharedCredentialsProvider::new(builder.build_from_provider(base).await))
+}
+
+/// The token must not outlive the credentials that sign for it.
+fn capped_duration(wanted: Duration, creds: &Credentials) -> Duration {
+    match creds.expiry() {
+        None => wanted,
+        Some(exp) => {
+            let left = exp
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+                .saturating_sub(CREDENTIAL_MARGIN);
+            wanted.min(Duration::from_secs(left.as_secs()))
+        }
+    }
+}
+
+/// Expiry from the STS response, cross-checked with the JWT's `exp`: the
+/// earlier of the two wins (a client must never present an expired token).
+fn expiry(response: Option<&aws_smithy_types::DateTime>, claims: &serde_json::Map<String, serde_json::Value>) -> Result<SystemTime> {
+    let from_response = response.and_then(|d| SystemTime::try_from(*d).ok());
+    let from_jwt = claims
+        .get("exp")
+        .and_then(|v| v.as_f64())
+        .map(|s| UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0)));
+    let exp = match (from_response, from_jwt) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => {
+            return Err(Error::new(ErrorKind::Sts, "STS returned a token with neither Expiration nor an exp claim"));
+        }
+    };
+    if exp <= SystemTime::now() {
+        return Err(Error::new(ErrorKind::Sts, "STS returned a token that has already expired (check the system clock)")
+            .with_retryable(true));
+    }
+    Ok(exp)
+}
+
+/// Which provider of the chain produced the credentials. The SDK exposes the
+/// name only through `Debug` (which redacts the secret); the session token and
+/// secret are never formatted.
+fn credential_source(c: &Credentials) -> String {
+    let dbg = format!("{c:?}");
+    dbg.split("provider_name: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("an unknown provider")
+        .to_string()
+}
+
+fn secs_until(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::now()).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(10)).min(BACKOFF_MAX);
+    // Full jitter, at least 10 ms.
+    let ms = rand::random::<u64>() % (ceiling.as_millis() as u64).max(1);
+    Duration::from_millis(ms.max(10))
+}
+
+/// AWS error codes come with and without the `Exception` suffix.
+pub(crate) fn code_is(code: Option<&str>, bare: &str) -> bool {
+    code.map(|c| c.strip_suffix("Exception").unwrap_or(c) == bare)
+        .unwrap_or(false)
+}
+
+fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
+    let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+    let message = match e {
+        CredentialsError::CredentialsNotLoaded(_) => format!(
+            "no AWS credentials found. The default chain looked, in order, at: environment variables \
+             (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN); the shared config and credentials \
+             files (profile {:?} in AWS_CONFIG_FILE or ~/.aws/config, AWS_SHARED_CREDENTIALS_FILE or \
+             ~/.aws/credentials, including SSO and credential_process); web identity (AWS_WEB_IDENTITY_TOKEN_FILE \
+             + AWS_ROLE_ARN, as EKS IRSA sets them); container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+             or AWS_CONTAINER_CREDENTIALS_FULL_URI, as ECS and EKS Pod Identity set them); and the EC2 instance \
+             metadata service (off when AWS_EC2_METADATA_DISABLED=true). Give the process an identity in one of \
+             these places. ({detail})",
+            cfg.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok()).unwrap_or_else(|| "default".into())
+        ),
+        _ => format!("could not load AWS credentials: {detail}"),
+    };
+    Error::new(ErrorKind::Credentials, message)
+}
+
+fn sts_error<R: std::fmt::Debug>(cfg: &Config, e: SdkError<aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError, R>) -> Error
+where
+    R: HttpStatus,
+{
+    let endpoint = cfg.sts_endpoint.clone().unwrap_or_else(|| format!("STS in {}", cfg.region));
+    match &e {
+        SdkError::TimeoutError(_) => Error::new(
+            ErrorKind::Timeout,
+            format!("GetWebIdentityToken at {endpoint} timed out after {} s", ATTEMPT_TIMEOUT.as_secs()),
+        )
+        .with_retryable(true),
+        SdkError::DispatchFailure(d) => {
+            let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            if detail.contains("credentials") && !d.is_io() && !d.is_timeout() {
+                return Error::new(ErrorKind::Credentials, format!("AWS credentials could not be used: {detail}"));
+            }
+            Error::new(
+                if d.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Sts },
+                format!("could not reach {endpoint}: {detail}"),
+            )
+            .with_retryable(true)
+        }
+        SdkError::ResponseError(_) => Error::new(
+            ErrorKind::Sts,
+            format!("{endpoint} sent a response that is not a valid STS answer (retrying)"),
+        )
+        .with_retryable(true),
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status_code();
+            let err = se.err();
+            let code = err.code().unwrap_or("Unknown").to_string();
+            let aws_message = err.message().unwrap_or("").to_string();
+            let c = Some(code.as_str());
+            let (advice, retryable) = if code_is(c, "OutboundWebIdentityFederationDisabled") {
+                (
+                    "outbound web identity federation is not enabled in this AWS account: an account \
+                     administrator must run `aws iam enable-outbound-web-identity-federation` once."
+                        .to_string(),
+                    false,
+                )
+            } else if code_is(c, "AccessDenied") {
+                (
+                    format!(
+                        "the IAM principal is not allowed to mint this token: grant it `sts:GetWebIdentityToken` \
+                         with the condition `sts:IdentityTokenAudience` = {:?}{}{}",
+                        cfg.audience,
+                        format_args!(", `sts:DurationSeconds` >= {}", cfg.duration_seconds),
+                        if cfg.tags.is_empty() { "" } else { ", and `sts:TagGetWebIdentityToken` for the tags" }
+                    ),
+                    false,
+                )
+            } else if ["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"]
+                .iter()
+                .any(|t| code_is(c, t))
+            {
+                ("STS is throttling requests".to_string(), true)
+            } else if status >= 500 || code_is(c, "InternalFailure") || code_is(c, "ServiceUnavailable") {
+                (format!("STS had a server error (HTTP {status})"), true)
+            } else if code_is(c, "SessionDurationEscalation") {
+                ("the token would outlive the credentials that sign for it".to_string(), false)
+            } else if code_is(c, "ExpiredToken") || code_is(c, "InvalidClientTokenId") || code_is(c, "SignatureDoesNotMatch") {
+                ("the AWS credentials were refused by STS (expired, unknown or wrong secret)".to_string(), false)
+            } else {
+                (String::new(), false)
+            };
+            let message = if advice.is_empty() {
+                format!("GetWebIdentityToken failed: {code}: {aws_message}")
+            } else {
+                format!("GetWebIdentityToken failed: {code}: {advice} (AWS said: {aws_message})")
+            };
+            Error::sts(code, message).with_retryable(retryable)
+        }
+        _ => Error::new(
+            ErrorKind::Internal,
+            format!(
+                "GetWebIdentityToken could not be sent: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ),
+        ),
+    }
+}
+
+/// Lets `sts_error` read the HTTP status of the raw response.
+pub(crate) trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}

@@ -1,0 +1,142 @@
+//! A minted token: the JWT plus what Kafka clients need with it.
+
+use serde_json::{Map, Value};
+use std::ffi::{c_char, CString};
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use zeroize::Zeroize;
+
+/// One token from STS. Immutable and shared (`Arc<Token>`) between all
+/// callers of a cache entry. The JWT is zeroed when the last holder drops it;
+/// `Debug` shows the claims, never the JWT.
+pub struct Token {
+    value: CString,
+    expires_at: SystemTime,
+    minted_at: SystemTime,
+    /// In [0, 1): this token's share of the refresh jitter.
+    jitter: f64,
+    principal: CString,
+    claims: Map<String, Value>,
+    extensions: Vec<(CString, CString)>,
+    /// Flat `key, value, key, value` pointers into `extensions`, the shape
+    /// `rd_kafka_oauthbearer_set_token` takes.
+    extension_ptrs: Vec<*const c_char>,
+}
+
+// SAFETY: the raw pointers point into `extensions`, which is owned by the
+// token and never mutated after construction.
+unsafe impl Send for Token {}
+unsafe impl Sync for Token {}
+
+impl Token {
+    /// Builds a token. Strings with interior NUL bytes are refused by the
+    /// caller (STS JWTs and ARNs never contain them).
+    pub(crate) fn new(
+        value: CString,
+        expires_at: SystemTime,
+        principal: CString,
+        claims: Map<String, Value>,
+        extensions: Vec<(CString, CString)>,
+    ) -> Token {
+        let extension_ptrs = extensions
+            .iter()
+            .flat_map(|(k, v)| [k.as_ptr(), v.as_ptr()])
+            .collect();
+        Token {
+            value,
+            expires_at,
+            minted_at: SystemTime::now(),
+            jitter: rand::random::<f64>(),
+            principal,
+            claims,
+            extensions,
+            extension_ptrs,
+        }
+    }
+
+    /// The JWT. Treat it as a secret.
+    pub fn value(&self) -> &str {
+        self.value.to_str().unwrap_or("")
+    }
+
+    /// The JWT as a NUL-terminated C string.
+    pub fn value_cstr(&self) -> &std::ffi::CStr {
+        &self.value
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// Expiry as milliseconds since the Unix epoch (librdkafka's
+    /// `md_lifetime_ms`).
+    pub fn lifetime_ms(&self) -> i64 {
+        self.expires_at
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    /// When this process received the token from STS.
+    pub fn minted_at(&self) -> SystemTime {
+        self.minted_at
+    }
+
+    pub(crate) fn jitter(&self) -> f64 {
+        self.jitter
+    }
+
+    /// Time left before expiry (zero if expired).
+    pub fn remaining(&self) -> Duration {
+        self.expires_at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// The Kafka principal name (the configured claim, `sub` by default).
+    pub fn principal(&self) -> &str {
+        self.principal.to_str().unwrap_or("")
+    }
+
+    /// The principal as a NUL-terminated C string.
+    pub fn principal_cstr(&self) -> &std::ffi::CStr {
+        &self.principal
+    }
+
+    /// The decoded (unverified) JWT claims.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// SASL extensions to send with the token.
+    pub fn extensions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.extensions
+            .iter()
+            .map(|(k, v)| (k.to_str().unwrap_or(""), v.to_str().unwrap_or("")))
+    }
+
+    /// Flat `key, value, ...` C string pointers (valid while the token lives).
+    pub fn extension_ptrs(&self) -> &[*const c_char] {
+        &self.extension_ptrs
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("value", &"<redacted>")
+            .field("principal", &self.principal())
+            .field("expires_at", &self.expires_at)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        let bytes = std::mem::take(&mut self.value).into_bytes_with_nul();
+        let mut bytes = bytes;
+        bytes.zeroize();
+    }
+}
