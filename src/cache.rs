@@ -86,7 +86,10 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
                 config: config.clone(),
                 token: ArcSwapOption::empty(),
                 flight: ArcSwapOption::empty(),
-                minter: ArcSwap::from_pointee((fork_generation(), Arc::new(Minter::new(config.clone())))),
+                minter: ArcSwap::from_pointee((
+                    fork_generation(),
+                    Arc::new(Minter::new(config.clone())),
+                )),
                 refresher: AtomicU64::new(0),
                 accessed: AtomicBool::new(false),
                 mints: AtomicU64::new(0),
@@ -168,7 +171,10 @@ impl Entry {
             let future = async move {
                 match handle.spawn(me.mint_and_store()).await {
                     Ok(r) => r,
-                    Err(e) => Err(Error::new(ErrorKind::Internal, format!("token mint task failed: {e}"))),
+                    Err(e) => Err(Error::new(
+                        ErrorKind::Internal,
+                        format!("token mint task failed: {e}"),
+                    )),
                 }
             }
             .boxed()
@@ -214,7 +220,8 @@ impl Entry {
             return Arc::clone(&current.1);
         }
         let fresh = Arc::new(Minter::new(self.config.clone()));
-        self.minter.store(Arc::new((generation, Arc::clone(&fresh))));
+        self.minter
+            .store(Arc::new((generation, Arc::clone(&fresh))));
         fresh
     }
 
@@ -245,7 +252,9 @@ impl Entry {
     /// restarts it, and still gets the cached token at once).
     async fn refresh_loop(self: Arc<Self>, mine: u64) {
         loop {
-            let Some(token) = self.token.load_full() else { break };
+            let Some(token) = self.token.load_full() else {
+                break;
+            };
             let delay = refresh_at(&token)
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO);
@@ -280,7 +289,9 @@ impl Entry {
                         return false;
                     }
                     let ceiling = RETRY_MIN.saturating_mul(1 << attempt.min(8)).min(RETRY_MAX);
-                    let wait = ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5).min(left / 2);
+                    let wait = ceiling
+                        .mul_f64(0.5 + rand::random::<f64>() * 0.5)
+                        .min(left / 2);
                     tracing::warn!(
                         target: "kafka_iam_oauth",
                         "token refresh failed, still serving the cached token ({} s left), retrying in {} ms: {e}",

@@ -504,12 +504,21 @@ mod tests {
 
     #[test]
     fn grammar_matches_librdkafka() {
-        let c = ok(" region = eu-west-1 ,,audience=a\\,b=c, duration_seconds=600,duration_seconds=900");
+        let c =
+            ok(" region = eu-west-1 ,,audience=a\\,b=c, duration_seconds=600,duration_seconds=900");
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(c.audience, "a,b=c");
         assert_eq!(c.duration_seconds, 900, "last wins");
-        assert_eq!(ok("region=r,audience=x\\ ").audience, "x", "escaped trailing space still trimmed");
-        assert_eq!(ok("region=r,audience=\\ x").audience, " x", "escaped leading space kept");
+        assert_eq!(
+            ok("region=r,audience=x\\ ").audience,
+            "x",
+            "escaped trailing space still trimmed"
+        );
+        assert_eq!(
+            ok("region=r,audience=\\ x").audience,
+            " x",
+            "escaped leading space kept"
+        );
         assert_eq!(ok("region=r,audience=a\\tb").audience, "a\tb");
     }
 
@@ -519,14 +528,16 @@ mod tests {
         assert!(err("region=r").contains("'audience' is required"));
         assert!(err("region=,audience=a").contains("'region' must not be empty"));
         assert!(err("region=r,audience=a,duration_seconds=59").contains("between 60 and 3600"));
-        assert!(err("region=r,audience=a,duration_seconds=abc").contains("'duration_seconds' must be an integer"));
+        assert!(err("region=r,audience=a,duration_seconds=abc")
+            .contains("'duration_seconds' must be an integer"));
         assert!(err("region=r,audience=a,signing_algorithm=es384").contains("ES384 or RS256"));
         assert!(err("region=r,audience=a,aws_debug=verbose").contains("none or console"));
         assert!(err("region=r,audience=a,bogus=1").contains("unknown key \"bogus\""));
         assert!(err("region=r,audience=a,novalue").contains("malformed entry"));
         assert!(err("region=r,audience=a,=x").contains("malformed entry"));
         assert!(err("region=r,audience=a,tag_=x").contains("empty name"));
-        assert!(err("region=r,audience=a,sts_endpoint=localhost").contains("'sts_endpoint' must be an http"));
+        assert!(err("region=r,audience=a,sts_endpoint=localhost")
+            .contains("'sts_endpoint' must be an http"));
         let long = format!("region=r,audience={}", "a".repeat(1001));
         assert!(err(&long).contains("1 to 1000"));
         let tags: String = (0..51).map(|i| format!(",tag_t{i}=v")).collect();
@@ -535,7 +546,10 @@ mod tests {
 
     #[test]
     fn duration_reads_like_python_int() {
-        assert_eq!(ok("region=r,audience=a,duration_seconds= +3_600").duration_seconds, 3600);
+        assert_eq!(
+            ok("region=r,audience=a,duration_seconds= +3_600").duration_seconds,
+            3600
+        );
         assert!(Config::parse("region=r,audience=a,duration_seconds=3__600", "").is_err());
         assert!(Config::parse("region=r,audience=a,duration_seconds=-60", "").is_err());
         assert!(Config::parse("region=r,audience=a,duration_seconds=0x3c", "").is_err());
@@ -543,13 +557,20 @@ mod tests {
 
     #[test]
     fn case_of_values() {
-        assert_eq!(ok("region=r,audience=a,aws_debug=CONSOLE").aws_debug, AwsDebug::Console);
+        assert_eq!(
+            ok("region=r,audience=a,aws_debug=CONSOLE").aws_debug,
+            AwsDebug::Console
+        );
         assert!(Config::parse("region=r,audience=a,signing_algorithm=rs256", "").is_err());
     }
 
     #[test]
     fn extensions_are_checked() {
-        let c = Config::parse("region=r,audience=a", "logicalCluster=lkc-1,identityPoolId=pool-1").unwrap();
+        let c = Config::parse(
+            "region=r,audience=a",
+            "logicalCluster=lkc-1,identityPoolId=pool-1",
+        )
+        .unwrap();
         assert_eq!(c.extensions.get("logicalCluster").unwrap(), "lkc-1");
         for bad in ["auth=x", "key1=x", "k-e-y=x", "novalue"] {
             let e = Config::parse("region=r,audience=a", bad).unwrap_err();
@@ -568,6 +589,9 @@ mod tests {
     #[test]
     fn huge_input_is_refused() {
         let s = "a".repeat(MAX_INPUT_LEN + 1);
-        assert!(Config::parse(&s, "").unwrap_err().message().contains("at most"));
+        assert!(Config::parse(&s, "")
+            .unwrap_err()
+            .message()
+            .contains("at most"));
     }
 }

@@ -12,7 +12,12 @@ pub const MAX_JWT_LEN: usize = 16 * 1024;
 
 /// Decodes the payload (second segment) of a compact JWS into its claims.
 pub fn decode_claims(jwt: &str) -> Result<Map<String, Value>> {
-    let bad = |why: &str| Error::new(ErrorKind::Sts, format!("STS returned a malformed token: {why}."));
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::Sts,
+            format!("STS returned a malformed token: {why}."),
+        )
+    };
     if jwt.is_empty() || jwt.len() > MAX_JWT_LEN {
         return Err(bad("empty or oversized"));
     }
@@ -46,7 +51,10 @@ mod tests {
     use super::*;
 
     fn jwt(payload: &str) -> String {
-        format!("eyJhbGciOiJFUzM4NCJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(payload))
+        format!(
+            "eyJhbGciOiJFUzM4NCJ9.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(payload)
+        )
     }
 
     #[test]

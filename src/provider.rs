@@ -22,7 +22,9 @@ pub struct Provider {
 
 impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provider").field("config", self.config()).finish()
+        f.debug_struct("Provider")
+            .field("config", self.config())
+            .finish()
     }
 }
 

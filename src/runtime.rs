@@ -45,7 +45,11 @@ pub fn handle() -> crate::error::Result<Handle> {
     ATFORK.call_once(|| {
         // SAFETY: registering a plain extern "C" function with no captured state.
         unsafe {
-            libc::pthread_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child));
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            );
         }
     });
     let generation = fork_generation();

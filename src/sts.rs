@@ -209,7 +209,9 @@ impl Minter {
         let started = std::time::Instant::now();
         let out = req
             .customize()
-            .config_override(aws_sdk_sts::config::Builder::default().credentials_provider(creds.clone()))
+            .config_override(
+                aws_sdk_sts::config::Builder::default().credentials_provider(creds.clone()),
+            )
             .send()
             .await
             .map_err(|e| sts_error(cfg, e))?;
@@ -225,7 +227,12 @@ impl Minter {
             )
         });
         let cstr = |s: String, what: &str| {
-            CString::new(s).map_err(|_| Error::new(ErrorKind::Sts, format!("STS returned a {what} with a NUL byte")))
+            CString::new(s).map_err(|_| {
+                Error::new(
+                    ErrorKind::Sts,
+                    format!("STS returned a {what} with a NUL byte"),
+                )
+            })
         };
         let extensions = cfg
             .extensions
@@ -243,7 +250,8 @@ impl Minter {
 }
 
 async fn load_sdk_config(cfg: &Config) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
     if let Some(profile) = &cfg.profile {
         loader = loader.profile_name(profile);
     }
@@ -255,19 +263,28 @@ async fn load_sdk_config(cfg: &Config) -> SdkConfig {
 
 async fn credentials_provider(cfg: &Config, sdk: &SdkConfig) -> Result<SharedCredentialsProvider> {
     let base = sdk.credentials_provider().ok_or_else(|| {
-        Error::new(ErrorKind::Credentials, "the AWS SDK configuration has no credentials provider")
+        Error::new(
+            ErrorKind::Credentials,
+            "the AWS SDK configuration has no credentials provider",
+        )
     })?;
     let Some(role) = &cfg.role_arn else {
         return Ok(base);
     };
     // A fixed session name keeps the assumed-role identity stable.
     let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
-        .session_name(cfg.role_session_name.clone().unwrap_or_else(|| "kafka-iam-oauth".into()))
+        .session_name(
+            cfg.role_session_name
+                .clone()
+                .unwrap_or_else(|| "kafka-iam-oauth".into()),
+        )
         .configure(sdk);
     if let Some(id) = &cfg.external_id {
         builder = builder.external_id(id);
     }
-    Ok(SharedCredentialsProvider::new(builder.build_from_provider(base).await))
+    Ok(SharedCredentialsProvider::new(
+        builder.build_from_provider(base).await,
+    ))
 }
 
 /// The token must not outlive the credentials that sign for it.
@@ -286,7 +303,10 @@ fn capped_duration(wanted: Duration, creds: &Credentials) -> Duration {
 
 /// Expiry from the STS response, cross-checked with the JWT's `exp`: the
 /// earlier of the two wins (a client must never present an expired token).
-fn expiry(response: Option<&aws_smithy_types::DateTime>, claims: &serde_json::Map<String, serde_json::Value>) -> Result<SystemTime> {
+fn expiry(
+    response: Option<&aws_smithy_types::DateTime>,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<SystemTime> {
     let from_response = response.and_then(|d| SystemTime::try_from(*d).ok());
     let from_jwt = claims
         .get("exp")
@@ -296,12 +316,18 @@ fn expiry(response: Option<&aws_smithy_types::DateTime>, claims: &serde_json::Ma
         (Some(a), Some(b)) => a.min(b),
         (Some(a), None) | (None, Some(a)) => a,
         (None, None) => {
-            return Err(Error::new(ErrorKind::Sts, "STS returned a token with neither Expiration nor an exp claim"));
+            return Err(Error::new(
+                ErrorKind::Sts,
+                "STS returned a token with neither Expiration nor an exp claim",
+            ));
         }
     };
     if exp <= SystemTime::now() {
-        return Err(Error::new(ErrorKind::Sts, "STS returned a token that has already expired (check the system clock)")
-            .with_retryable(true));
+        return Err(Error::new(
+            ErrorKind::Sts,
+            "STS returned a token that has already expired (check the system clock)",
+        )
+        .with_retryable(true));
     }
     Ok(exp)
 }
@@ -319,11 +345,15 @@ fn credential_source(c: &Credentials) -> String {
 }
 
 fn secs_until(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::now()).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(SystemTime::now())
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(10)).min(BACKOFF_MAX);
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_MAX);
     // Full jitter, at least 10 ms.
     let ms = rand::random::<u64>() % (ceiling.as_millis() as u64).max(1);
     Duration::from_millis(ms.max(10))
@@ -354,24 +384,40 @@ fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
     Error::new(ErrorKind::Credentials, message)
 }
 
-fn sts_error<R: std::fmt::Debug>(cfg: &Config, e: SdkError<aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError, R>) -> Error
+fn sts_error<R: std::fmt::Debug>(
+    cfg: &Config,
+    e: SdkError<aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError, R>,
+) -> Error
 where
     R: HttpStatus,
 {
-    let endpoint = cfg.sts_endpoint.clone().unwrap_or_else(|| format!("STS in {}", cfg.region));
+    let endpoint = cfg
+        .sts_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("STS in {}", cfg.region));
     match &e {
         SdkError::TimeoutError(_) => Error::new(
             ErrorKind::Timeout,
-            format!("GetWebIdentityToken at {endpoint} timed out after {} s", ATTEMPT_TIMEOUT.as_secs()),
+            format!(
+                "GetWebIdentityToken at {endpoint} timed out after {} s",
+                ATTEMPT_TIMEOUT.as_secs()
+            ),
         )
         .with_retryable(true),
         SdkError::DispatchFailure(d) => {
             let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
             if detail.contains("credentials") && !d.is_io() && !d.is_timeout() {
-                return Error::new(ErrorKind::Credentials, format!("AWS credentials could not be used: {detail}"));
+                return Error::new(
+                    ErrorKind::Credentials,
+                    format!("AWS credentials could not be used: {detail}"),
+                );
             }
             Error::new(
-                if d.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Sts },
+                if d.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Sts
+                },
                 format!("could not reach {endpoint}: {detail}"),
             )
             .with_retryable(true)
@@ -405,17 +451,35 @@ where
                     ),
                     false,
                 )
-            } else if ["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"]
-                .iter()
-                .any(|t| code_is(c, t))
+            } else if [
+                "Throttling",
+                "ThrottlingException",
+                "RequestLimitExceeded",
+                "TooManyRequests",
+            ]
+            .iter()
+            .any(|t| code_is(c, t))
             {
                 ("STS is throttling requests".to_string(), true)
-            } else if status >= 500 || code_is(c, "InternalFailure") || code_is(c, "ServiceUnavailable") {
+            } else if status >= 500
+                || code_is(c, "InternalFailure")
+                || code_is(c, "ServiceUnavailable")
+            {
                 (format!("STS had a server error (HTTP {status})"), true)
             } else if code_is(c, "SessionDurationEscalation") {
-                ("the token would outlive the credentials that sign for it".to_string(), false)
-            } else if code_is(c, "ExpiredToken") || code_is(c, "InvalidClientTokenId") || code_is(c, "SignatureDoesNotMatch") {
-                ("the AWS credentials were refused by STS (expired, unknown or wrong secret)".to_string(), false)
+                (
+                    "the token would outlive the credentials that sign for it".to_string(),
+                    false,
+                )
+            } else if code_is(c, "ExpiredToken")
+                || code_is(c, "InvalidClientTokenId")
+                || code_is(c, "SignatureDoesNotMatch")
+            {
+                (
+                    "the AWS credentials were refused by STS (expired, unknown or wrong secret)"
+                        .to_string(),
+                    false,
+                )
             } else {
                 (String::new(), false)
             };

@@ -96,7 +96,10 @@ where
     let err = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => return KAFKA_IAM_OAUTH_OK,
         Ok(Err(e)) => e,
-        Err(_) => Error::new(ErrorKind::Internal, "kafka-iam-oauth: internal error (a panic was caught); please report it"),
+        Err(_) => Error::new(
+            ErrorKind::Internal,
+            "kafka-iam-oauth: internal error (a panic was caught); please report it",
+        ),
     };
     let status = kafka_iam_oauth_status::from(err.kind());
     if !error_out.is_null() {
@@ -128,11 +131,18 @@ unsafe fn read_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, Error> {
     // SAFETY: bounded scan, per the contract above.
     let len = unsafe { libc::strnlen(p, MAX_INPUT_LEN + 1) };
     if len > MAX_INPUT_LEN {
-        return Err(invalid(format!("{what} is longer than {MAX_INPUT_LEN} bytes")));
+        return Err(invalid(format!(
+            "{what} is longer than {MAX_INPUT_LEN} bytes"
+        )));
     }
     // SAFETY: `len` bytes followed by a NUL are readable.
     let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
-    std::str::from_utf8(bytes).map_err(|e| invalid(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to())))
+    std::str::from_utf8(bytes).map_err(|e| {
+        invalid(format!(
+            "{what} is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
 }
 
 fn provider_ref<'a>(p: *const kafka_iam_oauth_provider) -> Result<&'a Provider, Error> {
@@ -226,29 +236,43 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_token(
 /// How many STS calls the provider's shared cache entry has started in this
 /// process (for tests and monitoring). 0 for NULL.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_provider_mint_count(provider: *const kafka_iam_oauth_provider) -> u64 {
-    guard(0, || provider_ref(provider).map(|p| p.mint_count()).unwrap_or(0))
+pub unsafe extern "C" fn kafka_iam_oauth_provider_mint_count(
+    provider: *const kafka_iam_oauth_provider,
+) -> u64 {
+    guard(0, || {
+        provider_ref(provider).map(|p| p.mint_count()).unwrap_or(0)
+    })
 }
 
 /// The JWT, NUL-terminated; a secret: never log it. Borrowed from the token
 /// (valid until `kafka_iam_oauth_token_free`). NULL for a NULL token.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_token_value(token: *const kafka_iam_oauth_token) -> *const c_char {
-    guard(ptr::null(), || token_ref(token).map_or(ptr::null(), |t| t.value_cstr().as_ptr()))
+pub unsafe extern "C" fn kafka_iam_oauth_token_value(
+    token: *const kafka_iam_oauth_token,
+) -> *const c_char {
+    guard(ptr::null(), || {
+        token_ref(token).map_or(ptr::null(), |t| t.value_cstr().as_ptr())
+    })
 }
 
 /// Expiry as milliseconds since the Unix epoch (librdkafka's
 /// `md_lifetime_ms`). 0 for a NULL token.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_token_lifetime_ms(token: *const kafka_iam_oauth_token) -> i64 {
+pub unsafe extern "C" fn kafka_iam_oauth_token_lifetime_ms(
+    token: *const kafka_iam_oauth_token,
+) -> i64 {
     guard(0, || token_ref(token).map_or(0, |t| t.lifetime_ms()))
 }
 
 /// The principal name (the configured claim, `sub` by default: the IAM ARN),
 /// NUL-terminated, borrowed from the token. NULL for a NULL token.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_token_principal(token: *const kafka_iam_oauth_token) -> *const c_char {
-    guard(ptr::null(), || token_ref(token).map_or(ptr::null(), |t| t.principal_cstr().as_ptr()))
+pub unsafe extern "C" fn kafka_iam_oauth_token_principal(
+    token: *const kafka_iam_oauth_token,
+) -> *const c_char {
+    guard(ptr::null(), || {
+        token_ref(token).map_or(ptr::null(), |t| t.principal_cstr().as_ptr())
+    })
 }
 
 /// SASL extensions as a flat array `key0, value0, key1, value1, ...` of
@@ -288,10 +312,13 @@ pub unsafe extern "C" fn kafka_iam_oauth_token_free(token: *const kafka_iam_oaut
 
 /// The error's status code. `KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT` for NULL.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_error_status(error: *const kafka_iam_oauth_error) -> kafka_iam_oauth_status {
+pub unsafe extern "C" fn kafka_iam_oauth_error_status(
+    error: *const kafka_iam_oauth_error,
+) -> kafka_iam_oauth_status {
     guard(KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, || {
         // SAFETY: non-NULL errors come from `boundary`.
-        unsafe { error.cast::<ErrorObject>().as_ref() }.map_or(KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, |e| e.status)
+        unsafe { error.cast::<ErrorObject>().as_ref() }
+            .map_or(KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, |e| e.status)
     })
 }
 
@@ -299,18 +326,23 @@ pub unsafe extern "C" fn kafka_iam_oauth_error_status(error: *const kafka_iam_oa
 /// until `kafka_iam_oauth_error_free`). Never contains a token or secret.
 /// A static "NULL error" string for NULL.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_error_message(error: *const kafka_iam_oauth_error) -> *const c_char {
+pub unsafe extern "C" fn kafka_iam_oauth_error_message(
+    error: *const kafka_iam_oauth_error,
+) -> *const c_char {
     static NULL_ERROR: &CStr = c"NULL error";
     guard(NULL_ERROR.as_ptr(), || {
         // SAFETY: non-NULL errors come from `boundary`.
-        unsafe { error.cast::<ErrorObject>().as_ref() }.map_or(NULL_ERROR.as_ptr(), |e| e.message.as_ptr())
+        unsafe { error.cast::<ErrorObject>().as_ref() }
+            .map_or(NULL_ERROR.as_ptr(), |e| e.message.as_ptr())
     })
 }
 
 /// The AWS error code for STS errors (e.g. "AccessDenied"), borrowed from
 /// the error; NULL when there is none.
 #[no_mangle]
-pub unsafe extern "C" fn kafka_iam_oauth_error_aws_code(error: *const kafka_iam_oauth_error) -> *const c_char {
+pub unsafe extern "C" fn kafka_iam_oauth_error_aws_code(
+    error: *const kafka_iam_oauth_error,
+) -> *const c_char {
     guard(ptr::null(), || {
         // SAFETY: non-NULL errors come from `boundary`.
         unsafe { error.cast::<ErrorObject>().as_ref() }
