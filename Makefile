@@ -1,0 +1,63 @@
+# kafka-iam-oauth: the README's two commands are `make demo` and `make test`.
+# Each language adds its targets in mk/<lang>.mk (test-<lang>, demo-<lang>).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(abspath .)
+export CARGO_TARGET_DIR ?= $(ROOT)/target
+CBINDGEN_VERSION := 0.29.0
+# Suites run by `make test`, in order; every mk/*.mk appends to these.
+TEST_SUITES := test-rust
+DEMOS :=
+
+help:
+	@echo "make demo   - install what is needed, start the STS emulator and a local Kafka broker, run the examples, stop them"
+	@echo "make test   - every test suite (Rust, C, Python, Go) against the emulator and the broker"
+	@echo "make bench  - benchmarks (warm-cache token retrieval, cold mint, cold-start stampede)"
+	@echo "make header - regenerate include/kafka_iam_oauth.h with cbindgen $(CBINDGEN_VERSION)"
+
+# ---- dependencies (everything from Debian, crates.io, PyPI, the Go proxy, Maven Central)
+deps: deps-system deps-cbindgen
+deps-system:
+	@./scripts/install-deps.sh
+deps-cbindgen:
+	@if ! cbindgen --version 2>/dev/null | grep -q "$(CBINDGEN_VERSION)"; then \
+	  cargo install --locked cbindgen --version $(CBINDGEN_VERSION); fi
+
+# ---- build
+build:
+	cargo build --workspace --all-targets
+	@# the cdylib/staticlib the C and Go suites link
+	cargo build -p kafka-iam-oauth --lib
+
+header: deps-cbindgen
+	cbindgen --quiet --config cbindgen.toml --output include/kafka_iam_oauth.h .
+
+check-header: deps-cbindgen
+	@tmp=$$(mktemp); cbindgen --quiet --config cbindgen.toml --output $$tmp . && \
+	if ! diff -u include/kafka_iam_oauth.h $$tmp; then echo "include/kafka_iam_oauth.h is stale: run make header" >&2; rm -f $$tmp; exit 1; fi; \
+	rm -f $$tmp; echo "header: include/kafka_iam_oauth.h matches cbindgen output"
+
+# ---- the local emulator + broker (harness/)
+harness-up:
+	./harness/kafka-up.sh
+harness-down:
+	-./harness/kafka-down.sh
+
+# ---- Rust suite: unit tests, integration tests against the emulator, header check
+test-rust: check-header
+	cargo fmt --all -- --check
+	cargo test --workspace
+
+# ---- everything
+test: deps build
+	./scripts/run-tests.sh $(TEST_SUITES)
+
+demo: deps build
+	./scripts/run-demo.sh $(DEMOS)
+
+bench: build
+	cargo bench -p kafka-iam-oauth --bench token
+
+.PHONY: help deps deps-system deps-cbindgen build header check-header harness-up harness-down test test-rust demo bench
+
+-include mk/*.mk
