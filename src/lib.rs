@@ -16,7 +16,12 @@ pub mod config;
 mod error;
 pub mod ffi;
 mod jwt;
+mod plugin;
 mod provider;
+#[cfg(feature = "python")]
+mod python;
+#[cfg(feature = "rdkafka")]
+pub mod rdkafka;
 mod runtime;
 mod sts;
 mod token;

@@ -1,0 +1,1 @@
+//! PyO3 module `kafka_iam_oauth._native` (to come).

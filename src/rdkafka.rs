@@ -1,0 +1,1 @@
+//! rust-rdkafka adapter (to come).
