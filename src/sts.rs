@@ -161,7 +161,12 @@ impl Minter {
                 // Our view of the credentials' expiry was wrong (static
                 // session keys carry none): refresh them and ask for less.
                 let creds = self.credentials(min, true).await?;
-                let shorter = capped_duration(duration / 2, &creds).max(min);
+                let shorter = match creds.expiry() {
+                    Some(_) => capped_duration(duration / 2, &creds).max(min),
+                    // Nothing tells how long the keys live: STS's minimum
+                    // is the one duration that can still succeed.
+                    None => min,
+                };
                 self.debug(|| {
                     format!(
                         "STS refused {} s (SessionDurationEscalation); retrying once with {} s",

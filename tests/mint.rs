@@ -1,0 +1,227 @@
+//! Minting, caching and refreshing against the emulator, through the real
+//! AWS SDK (SigV4-signed STS Query requests to `sts_endpoint`).
+
+mod common;
+
+use common::*;
+use kafka_iam_oauth::{ErrorKind, Provider};
+use serde_json::json;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+#[test]
+fn cold_mint_returns_a_token_for_the_iam_principal() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "cold", "duration_seconds=900,signing_algorithm=RS256,tag_team=platform");
+    let t = p.token().expect("token");
+    assert_eq!(t.principal(), USER_ARN);
+    assert_eq!(t.claims()["aud"], "kafka-cold");
+    assert_eq!(t.claims()["sub"], USER_ARN);
+    let left = t.remaining().as_secs();
+    assert!((850..=900).contains(&left), "lifetime {left}");
+    assert_eq!(t.lifetime_ms() / 1000, t.claims()["exp"].as_i64().unwrap());
+    assert_eq!(t.value().split('.').count(), 3);
+    let last = &control(&emu, "GET", "/_emulator/stats", None)["last_request"];
+    assert_eq!(last["signing_algorithm"], "RS256", "{last}");
+    assert_eq!(sts_calls(&emu), 1);
+}
+
+#[test]
+fn cache_hits_make_no_sts_call() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "hits", "");
+    let first = p.token().unwrap();
+    // Another provider with the same effective config shares the entry.
+    let same = Provider::new(&config(&emu, "hits", " duration_seconds = 300 "), "").unwrap();
+    for _ in 0..1000 {
+        let t = same.token().unwrap();
+        assert!(Arc::ptr_eq(&t, &first));
+    }
+    assert_eq!(sts_calls(&emu), 1);
+    assert_eq!(p.mint_count(), 1);
+}
+
+#[test]
+fn many_threads_at_cold_start_make_one_sts_call() {
+    setup_env(true);
+    let emu = emulator();
+    fault(&emu, json!({"latency_ms": 300}));
+    let cfg = config(&emu, "stampede", "");
+    let barrier = Arc::new(Barrier::new(64));
+    let handles: Vec<_> = (0..64)
+        .map(|_| {
+            let (cfg, barrier) = (cfg.clone(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                let p = Provider::new(&cfg, "").unwrap();
+                barrier.wait();
+                p.token().unwrap().principal().to_string()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), USER_ARN);
+    }
+    assert_eq!(sts_calls(&emu), 1);
+}
+
+#[test]
+fn refresh_ahead_replaces_the_token_before_callers_need_it() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "refresh", "duration_seconds=60");
+    let first = p.token().unwrap();
+    let started = Instant::now();
+    // Callers keep asking (as librdkafka does); none may wait for STS.
+    let new = loop {
+        assert!(started.elapsed() < Duration::from_secs(50), "no refresh within 50 s");
+        let t = p.cached_token().expect("a cached token is always there after the first");
+        if !Arc::ptr_eq(&t, &first) {
+            break t;
+        }
+        thread::sleep(Duration::from_millis(250));
+    };
+    let old_left = first.remaining();
+    assert!(old_left > Duration::from_secs(15), "refreshed too late: old had {old_left:?} left");
+    assert!(new.expires_at() > first.expires_at());
+    assert_eq!(sts_calls(&emu), 2);
+}
+
+#[test]
+fn throttling_and_5xx_during_refresh_keep_serving_the_valid_token() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "faults", "duration_seconds=60");
+    let first = p.token().unwrap();
+    // From now on every STS call fails for 45 s: throttling, then 5xx.
+    fault(&emu, json!({"mode": "throttle", "for_ms": 20_000}));
+    let started = Instant::now();
+    let mut switched_to_5xx = false;
+    while started.elapsed() < Duration::from_secs(40) {
+        if !switched_to_5xx && started.elapsed() > Duration::from_secs(19) {
+            fault(&emu, json!({"mode": "server_error", "for_ms": 25_000}));
+            switched_to_5xx = true;
+        }
+        let t = p.token().expect("a valid token must keep being served");
+        assert!(Arc::ptr_eq(&t, &first));
+        assert!(t.expires_at() > SystemTime::now());
+        thread::sleep(Duration::from_millis(500));
+    }
+    assert!(sts_calls(&emu) > 2, "refresh must have been retried");
+    // Faults end; the retrying refresh lands a new token before the old expires.
+    fault(&emu, json!({"mode": "none"}));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = p.token().expect("token");
+        if !Arc::ptr_eq(&t, &first) {
+            assert!(first.remaining() > Duration::ZERO || t.remaining() > Duration::from_secs(30));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new token after the faults ended");
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn transient_throttling_on_first_mint_is_retried() {
+    setup_env(true);
+    let emu = emulator();
+    fault(&emu, json!({"mode": "throttle", "count": 2}));
+    let p = provider(&emu, "retry", "");
+    assert_eq!(p.token().unwrap().principal(), USER_ARN);
+    assert_eq!(sts_calls(&emu), 3);
+}
+
+#[test]
+fn malformed_and_dropped_responses_are_retried() {
+    setup_env(true);
+    let emu = emulator();
+    fault(&emu, json!({"mode": "malformed", "count": 1}));
+    let p = provider(&emu, "malformed", "");
+    assert!(p.token().is_ok());
+    let emu2 = emulator();
+    fault(&emu2, json!({"mode": "drop", "count": 1}));
+    let p2 = provider(&emu2, "dropped", "");
+    assert!(p2.token().is_ok());
+    assert_eq!(sts_calls(&emu2), 2);
+}
+
+#[test]
+fn persistent_5xx_fails_with_a_retryable_sts_error() {
+    setup_env(true);
+    let emu = emulator();
+    fault(&emu, json!({"mode": "server_error", "count": 100}));
+    let p = provider(&emu, "fivexx", "");
+    let e = p.token().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Sts, "{e}");
+    assert!(e.is_retryable());
+    assert!(e.message().contains("server error"), "{e}");
+    assert!(sts_calls(&emu) >= 4);
+}
+
+#[test]
+fn federation_disabled_says_what_the_admin_must_run() {
+    setup_env(true);
+    let emu = emulator();
+    policy(&emu, json!({"federation_enabled": false}));
+    let e = provider(&emu, "nofed", "").token().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Sts);
+    assert!(e.aws_code().unwrap().starts_with("OutboundWebIdentityFederationDisabled"));
+    assert!(e.message().contains("aws iam enable-outbound-web-identity-federation"), "{e}");
+    assert_eq!(sts_calls(&emu), 1, "not retried");
+}
+
+#[test]
+fn access_denied_names_the_permission_and_audience() {
+    setup_env(true);
+    let emu = emulator();
+    policy(&emu, json!({"allowed_audiences": ["only-this-one"]}));
+    let e = provider(&emu, "denied", "").token().unwrap_err();
+    assert_eq!(e.aws_code(), Some("AccessDenied"));
+    assert!(e.message().contains("sts:GetWebIdentityToken"), "{e}");
+    assert!(e.message().contains("sts:IdentityTokenAudience"), "{e}");
+    assert!(e.message().contains("kafka-denied"), "{e}");
+}
+
+#[test]
+fn timeout_is_reported_when_sts_is_too_slow() {
+    setup_env(true);
+    let emu = emulator();
+    fault(&emu, json!({"latency_ms": 3000}));
+    let p = provider(&emu, "slow", "");
+    let e = p.token_timeout(Duration::from_millis(300)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    // The mint goes on in the background; the next caller gets its result.
+    assert!(p.token_timeout(Duration::from_secs(10)).is_ok());
+    assert_eq!(sts_calls(&emu), 1);
+}
+
+#[test]
+fn tokens_and_secrets_never_appear_in_debug_or_errors() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "secrets", "");
+    let t = p.token().unwrap();
+    let dbg = format!("{t:?} {p:?}");
+    assert!(!dbg.contains(t.value()));
+    assert!(!dbg.contains(t.value().split('.').nth(2).unwrap()), "signature leaked");
+    assert!(dbg.contains(USER_ARN), "claims are shown");
+    assert!(!dbg.contains(USER_SECRET));
+}
+
+#[test]
+fn works_from_inside_a_tokio_runtime_and_async() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "tokio", "");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (blocking, asynchronous) = rt.block_on(async {
+        // A blocking call from a runtime thread (rust-rdkafka's situation).
+        let b = p.token().unwrap();
+        let a = p.token_async().await.unwrap();
+        (b, a)
+    });
+    assert!(Arc::ptr_eq(&blocking, &asynchronous));
+}
