@@ -7,7 +7,8 @@
 # Everything listens on 127.0.0.1 only. Stop it with harness/kafka-down.sh.
 #
 # Inputs (all optional):
-#   KIO_EMULATOR_BIN   emulator binary (default target/debug/kafka-iam-oauth-emulator)
+#   KIO_EMULATOR_BIN   emulator binary (default ${CARGO_TARGET_DIR:-target}/debug/kafka-iam-oauth-emulator,
+#                      a relative path being taken from the repository root if not found from cwd)
 #   KIO_EMULATOR_ARGS  extra emulator arguments, word-split (e.g. "--max-duration-seconds 900")
 #   KIO_AUDIENCE       audience the broker expects (default my-kafka.example.com)
 #   KIO_CLOCK_SKEW     sasl.oauthbearer.clock.skew.seconds (default 5)
@@ -23,7 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${KIO_CLOCK_SKEW:=5}"
 : "${KIO_REAUTH_MS:=15000}"
 : "${KIO_START_TIMEOUT:=90}"
-: "${KIO_EMULATOR_BIN:=target/debug/kafka-iam-oauth-emulator}"
+: "${KIO_EMULATOR_BIN:=${CARGO_TARGET_DIR:-target}/debug/kafka-iam-oauth-emulator}"
 
 TOPIC=my-topic
 OTHER_TOPIC=other-topic

@@ -94,7 +94,7 @@ fetch_kafka_jars() {
   rm -rf "$tmp"
   mkdir -p "$tmp"
   # -f keeps Maven's output out of the work tree; -B: no colour/progress noise.
-  if ! mvn -q -B -f "$KIO_HARNESS_DIR/pom.xml" dependency:copy-dependencies \
+  if ! mvn -q -B -Dstyle.color=never -f "$KIO_HARNESS_DIR/pom.xml" dependency:copy-dependencies \
       -Dkafka.version="$KIO_KAFKA_VERSION" -DoutputDirectory="$tmp" >&2; then
     rm -rf "$tmp"
     die "mvn could not fetch Kafka $KIO_KAFKA_VERSION jars"
