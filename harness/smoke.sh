@@ -84,6 +84,16 @@ expect() { # DESCRIPTION EXTENDED-REGEX: the last client output matches
 token good AKIAEMULATORUSER0001 emulator-secret-my-iam-user "$KIO_AUDIENCE"
 token wrongaud AKIAEMULATORUSER0001 emulator-secret-my-iam-user wrong-audience.example.com
 token noacl AKIAEMULATORUSER0002 emulator-secret-no-acl-user "$KIO_AUDIENCE"
+# A forged token: the good token's header and signature around a payload whose
+# sub is ANONYMOUS (the super user). Only a signature check can refuse it.
+python3 - "$WORK/good.jwt" "$WORK/forged.jwt" <<'PY'
+import base64, json, sys
+h, p, s = open(sys.argv[1]).read().strip().split(".")
+claims = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+claims["sub"] = "ANONYMOUS"
+p = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+open(sys.argv[2], "w").write(f"{h}.{p}.{s}")
+PY
 
 produce good SASL_PLAINTEXT "$KIO_TOPIC"
 expect "my-iam-user produces to $KIO_TOPIC over SASL_PLAINTEXT" '"name":"producer_send_success"'
@@ -93,6 +103,8 @@ produce wrongaud SASL_PLAINTEXT "$KIO_TOPIC"
 expect "a token for another audience fails SASL authentication" 'SaslAuthenticationException.*invalid_token'
 grep -q 'Audience (aud) claim \[wrong-audience.example.com\]' "$KIO_KAFKA_LOG" &&
   pass "the broker log says why (audience)" || fail "the broker log says why (audience)" "$KIO_KAFKA_LOG"
+produce forged SASL_PLAINTEXT "$KIO_TOPIC"
+expect "a token with a forged payload (sub=ANONYMOUS) fails SASL authentication" 'SaslAuthenticationException.*invalid_token'
 produce good SASL_PLAINTEXT "$KIO_OTHER_TOPIC"
 expect "my-iam-user producing to $KIO_OTHER_TOPIC gets TOPIC_AUTHORIZATION_FAILED" 'TopicAuthorizationException'
 consume good
