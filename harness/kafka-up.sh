@@ -219,9 +219,10 @@ auto.create.topics.enable=false
 EOF
 
 # --- 5. format storage and start the broker ------------------------------------------
+# A random Kafka Uuid (base64url of 16 bytes); it may start with "-", hence --cluster-id=.
 CLUSTER_ID="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())')"
 log "formatting storage (cluster id $CLUSTER_ID)"
-kafka_java kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$RUN/server.properties" \
+kafka_java kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" --config "$RUN/server.properties" \
   >"$RUN/format.log" 2>&1 || { cat "$RUN/format.log" >&2; die "kafka storage format failed"; }
 
 log "starting Kafka $KIO_KAFKA_VERSION broker (log: $KAFKA_LOG)"

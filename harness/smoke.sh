@@ -28,14 +28,14 @@ fail() {
   sed 's/^/       | /' "$2" | tail -n 15
 }
 
-# token NAME ACCESS_KEY SECRET AUDIENCE: write a JWT from the emulator to $WORK/NAME.jwt.
+# token NAME ACCESS_KEY SECRET AUDIENCE [ALG]: write a JWT from the emulator to $WORK/NAME.jwt.
 token() {
-  local name=$1 akid=$2 secret=$3 aud=$4 resp
+  local name=$1 akid=$2 secret=$3 aud=$4 alg=${5:-RS256} resp
   resp="$(curl -sS --fail-with-body --max-time 10 \
     --aws-sigv4 "aws:amz:us-east-1:sts" --user "$akid:$secret" \
     --data-urlencode Action=GetWebIdentityToken --data-urlencode Version=2011-06-15 \
     --data-urlencode "Audience.member.1=$aud" --data-urlencode DurationSeconds=900 \
-    --data-urlencode SigningAlgorithm=RS256 \
+    --data-urlencode "SigningAlgorithm=$alg" \
     "$KIO_EMULATOR_URL/")" || die "GetWebIdentityToken failed: $resp"
   sed -n 's:.*<WebIdentityToken>\([^<]*\)</WebIdentityToken>.*:\1:p' <<<"$resp" >"$WORK/$name.jwt"
   [[ -s "$WORK/$name.jwt" ]] || die "no WebIdentityToken in the emulator's answer"
@@ -82,6 +82,7 @@ expect() { # DESCRIPTION EXTENDED-REGEX: the last client output matches
 }
 
 token good AKIAEMULATORUSER0001 emulator-secret-my-iam-user "$KIO_AUDIENCE"
+token es384 AKIAEMULATORUSER0001 emulator-secret-my-iam-user "$KIO_AUDIENCE" ES384
 token wrongaud AKIAEMULATORUSER0001 emulator-secret-my-iam-user wrong-audience.example.com
 token noacl AKIAEMULATORUSER0002 emulator-secret-no-acl-user "$KIO_AUDIENCE"
 # A forged token: the good token's header and signature around a payload whose
@@ -99,6 +100,8 @@ produce good SASL_PLAINTEXT "$KIO_TOPIC"
 expect "my-iam-user produces to $KIO_TOPIC over SASL_PLAINTEXT" '"name":"producer_send_success"'
 produce good SASL_SSL "$KIO_TOPIC"
 expect "my-iam-user produces to $KIO_TOPIC over SASL_SSL (CA from KIO_CA_PEM)" '"name":"producer_send_success"'
+produce es384 SASL_PLAINTEXT "$KIO_TOPIC"
+expect "an ES384-signed token is accepted too" '"name":"producer_send_success"'
 produce wrongaud SASL_PLAINTEXT "$KIO_TOPIC"
 expect "a token for another audience fails SASL authentication" 'SaslAuthenticationException.*invalid_token'
 grep -q 'Audience (aud) claim \[wrong-audience.example.com\]' "$KIO_KAFKA_LOG" &&
