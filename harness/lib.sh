@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # variables here are used by the scripts that source it
 # harness/lib.sh: helpers shared by kafka-up.sh, kafka-down.sh and smoke.sh.
 # Source it; it does not change shell options of its caller.
 
@@ -76,6 +77,7 @@ stop_pid() {
 # after KIO_TOOL_TIMEOUT seconds (default 60) so a stuck tool cannot hang a run.
 kafka_java() {
   local class=$1; shift
+  # shellcheck disable=SC2086 # KIO_TOOL_JAVA_OPTS is deliberately word-split
   timeout --kill-after=5 "${KIO_TOOL_TIMEOUT:-60}" java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$KIO_HARNESS_DIR/log4j2-tools.xml" \
     ${KIO_TOOL_JAVA_OPTS:-} \

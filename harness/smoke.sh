@@ -104,8 +104,11 @@ produce es384 SASL_PLAINTEXT "$KIO_TOPIC"
 expect "an ES384-signed token is accepted too" '"name":"producer_send_success"'
 produce wrongaud SASL_PLAINTEXT "$KIO_TOPIC"
 expect "a token for another audience fails SASL authentication" 'SaslAuthenticationException.*invalid_token'
-grep -q 'Audience (aud) claim \[wrong-audience.example.com\]' "$KIO_KAFKA_LOG" &&
-  pass "the broker log says why (audience)" || fail "the broker log says why (audience)" "$KIO_KAFKA_LOG"
+if grep -q 'Audience (aud) claim \[wrong-audience.example.com\]' "$KIO_KAFKA_LOG"; then
+  pass "the broker log says why (audience)"
+else
+  fail "the broker log says why (audience)" "$KIO_KAFKA_LOG"
+fi
 produce forged SASL_PLAINTEXT "$KIO_TOPIC"
 expect "a token with a forged payload (sub=ANONYMOUS) fails SASL authentication" 'SaslAuthenticationException.*invalid_token'
 produce good SASL_PLAINTEXT "$KIO_OTHER_TOPIC"
