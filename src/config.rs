@@ -504,7 +504,8 @@ mod tests {
 
     #[test]
     fn grammar_matches_librdkafka() {
-        let c = ok(" region=eu-west-1 ,,audience=a\\,b=c, duration_seconds=600,duration_seconds=900");
+        let c =
+            ok(" region=eu-west-1 ,,audience=a\\,b=c, duration_seconds=600,duration_seconds=900");
         assert_eq!(c.region, "eu-west-1");
         // As in librdkafka and Confluent's parser the key is not trimmed
         // around '=': "region " is an unknown key.

@@ -435,7 +435,16 @@ where
         SdkError::ServiceError(se) => {
             let status = se.raw().status_code();
             let err = se.err();
-            let code = err.code().unwrap_or("Unknown").to_string();
+            let Some(code) = err.code().map(str::to_string) else {
+                // No error code: the body was not an STS answer at all.
+                return Error::new(
+                    ErrorKind::Sts,
+                    format!(
+                        "{endpoint} sent a response (HTTP {status}) that is not a valid STS answer"
+                    ),
+                )
+                .with_retryable(true);
+            };
             let aws_message = err.message().unwrap_or("").to_string();
             let c = Some(code.as_str());
             let (advice, retryable) = if code_is(c, "OutboundWebIdentityFederationDisabled") {

@@ -69,9 +69,14 @@ fn default_profile_from_the_shared_credentials_file() {
 
 #[test]
 fn duration_is_capped_to_the_credentials_lifetime() {
-    let t = p("capped", "profile=capped,duration_seconds=3600").token().unwrap();
+    let t = p("capped", "profile=capped,duration_seconds=3600")
+        .token()
+        .unwrap();
     let left = t.remaining().as_secs();
-    assert!(left <= 200 && left >= 120, "token must not outlive its 200 s credentials: {left} s");
+    assert!(
+        left <= 200 && left >= 120,
+        "token must not outlive its 200 s credentials: {left} s"
+    );
 }
 
 #[test]
@@ -85,7 +90,9 @@ fn credentials_too_short_for_sixty_seconds_are_refused_clearly() {
 fn duration_escalation_is_retried_once_with_a_shorter_duration() {
     // Static session keys carry no expiry, so the first ask (3600 s) is
     // refused by STS with SessionDurationEscalationException.
-    let t = p("escalation", "profile=static-session,duration_seconds=3600").token().unwrap();
+    let t = p("escalation", "profile=static-session,duration_seconds=3600")
+        .token()
+        .unwrap();
     let left = t.remaining().as_secs();
     assert!(left <= 60, "{left}");
     assert_eq!(t.principal(), USER_ARN);
@@ -94,12 +101,18 @@ fn duration_escalation_is_retried_once_with_a_shorter_duration() {
 #[test]
 fn role_arn_is_assumed_first_with_a_stable_session_name() {
     let role = "arn:aws:iam::123456789012:role/kafka-producer";
-    let t = p("role", &format!("role_arn={role},role_session_name=orders-service"))
-        .token()
-        .unwrap();
+    let t = p(
+        "role",
+        &format!("role_arn={role},role_session_name=orders-service"),
+    )
+    .token()
+    .unwrap();
     assert_eq!(t.principal(), role);
     let stats = control(&fixture().emu, "GET", "/_emulator/stats", None);
-    assert!(stats["requests"]["AssumeRole"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(
+        stats["requests"]["AssumeRole"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
 }
 
 #[test]
@@ -112,6 +125,8 @@ fn a_wrong_secret_is_reported_as_refused_credentials() {
 
 #[test]
 fn principal_claim_selects_another_claim() {
-    let e = p("claim", "principal_claim=email").token_timeout(Duration::from_secs(8)).unwrap_err();
+    let e = p("claim", "principal_claim=email")
+        .token_timeout(Duration::from_secs(8))
+        .unwrap_err();
     assert!(e.message().contains("\"email\""), "{e}");
 }

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 fn cold_mint_returns_a_token_for_the_iam_principal() {
     setup_env(true);
     let emu = emulator();
-    let p = provider(&emu, "cold", "duration_seconds=900,signing_algorithm=RS256,tag_team=platform");
+    let p = provider(
+        &emu,
+        "cold",
+        "duration_seconds=900,signing_algorithm=RS256,tag_team=platform",
+    );
     let t = p.token().expect("token");
     assert_eq!(t.principal(), USER_ARN);
     assert_eq!(t.claims()["aud"], "kafka-cold");
@@ -35,7 +39,7 @@ fn cache_hits_make_no_sts_call() {
     let p = provider(&emu, "hits", "");
     let first = p.token().unwrap();
     // Another provider with the same effective config shares the entry.
-    let same = Provider::new(&config(&emu, "hits", " duration_seconds = 300 "), "").unwrap();
+    let same = Provider::new(&config(&emu, "hits", " duration_seconds=300 "), "").unwrap();
     for _ in 0..1000 {
         let t = same.token().unwrap();
         assert!(Arc::ptr_eq(&t, &first));
@@ -76,15 +80,23 @@ fn refresh_ahead_replaces_the_token_before_callers_need_it() {
     let started = Instant::now();
     // Callers keep asking (as librdkafka does); none may wait for STS.
     let new = loop {
-        assert!(started.elapsed() < Duration::from_secs(50), "no refresh within 50 s");
-        let t = p.cached_token().expect("a cached token is always there after the first");
+        assert!(
+            started.elapsed() < Duration::from_secs(50),
+            "no refresh within 50 s"
+        );
+        let t = p
+            .cached_token()
+            .expect("a cached token is always there after the first");
         if !Arc::ptr_eq(&t, &first) {
             break t;
         }
         thread::sleep(Duration::from_millis(250));
     };
     let old_left = first.remaining();
-    assert!(old_left > Duration::from_secs(15), "refreshed too late: old had {old_left:?} left");
+    assert!(
+        old_left > Duration::from_secs(15),
+        "refreshed too late: old had {old_left:?} left"
+    );
     assert!(new.expires_at() > first.expires_at());
     assert_eq!(sts_calls(&emu), 2);
 }
@@ -119,7 +131,10 @@ fn throttling_and_5xx_during_refresh_keep_serving_the_valid_token() {
             assert!(first.remaining() > Duration::ZERO || t.remaining() > Duration::from_secs(30));
             break;
         }
-        assert!(Instant::now() < deadline, "no new token after the faults ended");
+        assert!(
+            Instant::now() < deadline,
+            "no new token after the faults ended"
+        );
         thread::sleep(Duration::from_millis(200));
     }
 }
@@ -140,7 +155,9 @@ fn malformed_and_dropped_responses_are_retried() {
     let emu = emulator();
     fault(&emu, json!({"mode": "malformed", "count": 1}));
     let p = provider(&emu, "malformed", "");
-    assert!(p.token().is_ok());
+    if let Err(e) = p.token() {
+        panic!("{e:?}");
+    }
     let emu2 = emulator();
     fault(&emu2, json!({"mode": "drop", "count": 1}));
     let p2 = provider(&emu2, "dropped", "");
@@ -168,8 +185,15 @@ fn federation_disabled_says_what_the_admin_must_run() {
     policy(&emu, json!({"federation_enabled": false}));
     let e = provider(&emu, "nofed", "").token().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Sts);
-    assert!(e.aws_code().unwrap().starts_with("OutboundWebIdentityFederationDisabled"));
-    assert!(e.message().contains("aws iam enable-outbound-web-identity-federation"), "{e}");
+    assert!(e
+        .aws_code()
+        .unwrap()
+        .starts_with("OutboundWebIdentityFederationDisabled"));
+    assert!(
+        e.message()
+            .contains("aws iam enable-outbound-web-identity-federation"),
+        "{e}"
+    );
     assert_eq!(sts_calls(&emu), 1, "not retried");
 }
 
@@ -206,7 +230,10 @@ fn tokens_and_secrets_never_appear_in_debug_or_errors() {
     let t = p.token().unwrap();
     let dbg = format!("{t:?} {p:?}");
     assert!(!dbg.contains(t.value()));
-    assert!(!dbg.contains(t.value().split('.').nth(2).unwrap()), "signature leaked");
+    assert!(
+        !dbg.contains(t.value().split('.').nth(2).unwrap()),
+        "signature leaked"
+    );
     assert!(dbg.contains(USER_ARN), "claims are shown");
     assert!(!dbg.contains(USER_SECRET));
 }
@@ -216,7 +243,10 @@ fn works_from_inside_a_tokio_runtime_and_async() {
     setup_env(true);
     let emu = emulator();
     let p = provider(&emu, "tokio", "");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (blocking, asynchronous) = rt.block_on(async {
         // A blocking call from a runtime thread (rust-rdkafka's situation).
         let b = p.token().unwrap();

@@ -78,7 +78,9 @@ pub fn control(emu: &RunningEmulator, method: &str, path: &str, body: Option<Val
     let url = emu.url();
     let hostport = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(hostport).expect("connect to emulator");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         stream,
@@ -87,10 +89,15 @@ pub fn control(emu: &RunningEmulator, method: &str, path: &str, body: Option<Val
     )
     .unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read control response");
+    stream
+        .read_to_string(&mut response)
+        .expect("read control response");
     let (head, payload) = response.split_once("\r\n\r\n").expect("HTTP response");
     assert!(head.starts_with("HTTP/1.1 2"), "{method} {path}: {head}");
-    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(payload)
     } else {
         payload.to_string()
