@@ -23,9 +23,16 @@ fn main() {
     std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
     let emu = Emulator::start(EmulatorOptions::default()).expect("emulator");
     let endpoint = emu.url().trim_end_matches('/').to_string();
-    let cfg = |aud: &str| format!("region=eu-west-1,audience={aud},duration_seconds=3600,sts_endpoint={endpoint}");
+    let cfg = |aud: &str| {
+        format!("region=eu-west-1,audience={aud},duration_seconds=3600,sts_endpoint={endpoint}")
+    };
 
-    println!("kafka-iam-oauth benchmarks ({} CPUs); reproduce with: make bench", thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "kafka-iam-oauth benchmarks ({} CPUs); reproduce with: make bench",
+        thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
 
     // Cold mint: a new configuration each time, so every call goes to STS.
     let mut cold = Vec::new();
@@ -36,7 +43,10 @@ fn main() {
         cold.push(t0.elapsed());
     }
     cold.sort();
-    println!("cold mint via the AWS SDK against the local emulator: median {:?}, max {:?} (20 mints)", cold[10], cold[19]);
+    println!(
+        "cold mint via the AWS SDK against the local emulator: median {:?}, max {:?} (20 mints)",
+        cold[10], cold[19]
+    );
 
     // 64 threads at cold start: exactly one STS call.
     let p = Provider::new(&cfg("bench-stampede"), "").unwrap();
@@ -52,37 +62,49 @@ fn main() {
         })
         .collect();
     hs.into_iter().for_each(|h| h.join().unwrap());
-    println!("64 threads at cold start: all served in {:?}, STS mints: {}", t0.elapsed(), p.mint_count());
+    println!(
+        "64 threads at cold start: all served in {:?}, STS mints: {}",
+        t0.elapsed(),
+        p.mint_count()
+    );
 
     // Warm cache.
     let warm = Provider::new(&cfg("bench-warm"), "").unwrap();
     warm.token().unwrap();
-    let rust = |threads: u64| run(threads, |_| {
-        let w = warm.clone();
-        move || {
-            black_box(w.token().unwrap());
-        }
-    });
+    let rust = |threads: u64| {
+        run(threads, |_| {
+            let w = warm.clone();
+            move || {
+                black_box(w.token().unwrap());
+            }
+        })
+    };
     let c_cfg = CString::new(cfg("bench-warm")).unwrap();
     let mut handle = ptr::null_mut();
-    let st = unsafe { kafka_iam_oauth_provider_new(c_cfg.as_ptr(), ptr::null(), &mut handle, ptr::null_mut()) };
+    let st = unsafe {
+        kafka_iam_oauth_provider_new(c_cfg.as_ptr(), ptr::null(), &mut handle, ptr::null_mut())
+    };
     assert_eq!(st, kafka_iam_oauth_status::KAFKA_IAM_OAUTH_OK);
     let handle_addr = handle as usize;
-    let c = |threads: u64| run(threads, |_| {
-        move || unsafe {
-            let mut tok = ptr::null();
-            let p = handle_addr as *const kafka_iam_oauth_provider;
-            kafka_iam_oauth_provider_token(p, 0, &mut tok, ptr::null_mut());
-            black_box(kafka_iam_oauth_token_value(tok));
-            kafka_iam_oauth_token_free(tok);
-        }
-    });
+    let c = |threads: u64| {
+        run(threads, |_| {
+            move || unsafe {
+                let mut tok = ptr::null();
+                let p = handle_addr as *const kafka_iam_oauth_provider;
+                kafka_iam_oauth_provider_token(p, 0, &mut tok, ptr::null_mut());
+                black_box(kafka_iam_oauth_token_value(tok));
+                kafka_iam_oauth_token_free(tok);
+            }
+        })
+    };
     let (r1, r2, c1, c2) = (rust(1), rust(2), c(1), c(2));
     println!("warm-cache token, Rust API (Provider::token):          1 thread {:>6.1} ns/call; 2 threads {:>6.1} ns/call each, throughput x{:.2}", r1.0, r2.0, r2.1 / r1.1);
     println!("warm-cache token, C ABI (provider_token + token_free): 1 thread {:>6.1} ns/call; 2 threads {:>6.1} ns/call each, throughput x{:.2}", c1.0, c2.0, c2.1 / c1.1);
-    println!("C ABI / Rust API per-call ratio (1 thread): {:.2}", c1.0 / r1.0);
+    println!(
+        "C ABI / Rust API per-call ratio (1 thread): {:.2}",
+        c1.0 / r1.0
+    );
     unsafe { kafka_iam_oauth_provider_free(handle) };
-
 }
 
 /// Runs `WARM_CALLS` calls on each of `threads` threads; returns
@@ -109,6 +131,8 @@ where
         .collect();
     let times: Vec<Duration> = hs.into_iter().map(|h| h.join().unwrap()).collect();
     let slowest = times.iter().max().unwrap().as_secs_f64();
-    let per_call = times.iter().map(|t| t.as_secs_f64()).sum::<f64>() / threads as f64 / WARM_CALLS as f64 * 1e9;
+    let per_call =
+        times.iter().map(|t| t.as_secs_f64()).sum::<f64>() / threads as f64 / WARM_CALLS as f64
+            * 1e9;
     (per_call, (threads * WARM_CALLS) as f64 / slowest)
 }
