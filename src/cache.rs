@@ -55,6 +55,18 @@ pub(crate) struct Entry {
     mints: AtomicU64,
 }
 
+/// This thread's copy of each entry's current token (entries live for the
+/// whole process, so their addresses are stable keys).
+struct Replica {
+    entry: usize,
+    original: Arc<Token>,
+    replica: Arc<Token>,
+}
+
+thread_local! {
+    static REPLICAS: std::cell::RefCell<Vec<Replica>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 static REGISTRY: LazyLock<Mutex<HashMap<Config, Arc<Entry>>>> = LazyLock::new(|| {
     install_fork_handlers();
     Mutex::new(HashMap::new())
@@ -109,14 +121,40 @@ impl Entry {
     }
 
     /// The hot path: the cached token if it has a useful lifetime left.
+    ///
+    /// Returns this thread's replica of the current token: cloning an `Arc`
+    /// that only this thread touches keeps threads from fighting over one
+    /// reference count's cache line.
     #[inline]
     pub(crate) fn cached(self: &Arc<Self>) -> Option<Arc<Token>> {
-        let token = self.token.load_full()?;
+        let current = self.token.load();
+        let token = current.as_ref()?;
         if token.remaining() <= MIN_USEFUL {
             return None;
         }
+        let replica = REPLICAS.with(|r| {
+            let mut replicas = r.borrow_mut();
+            let key = Arc::as_ptr(self) as usize;
+            match replicas.iter_mut().find(|r| r.entry == key) {
+                Some(r) if Arc::ptr_eq(&r.original, token) => Arc::clone(&r.replica),
+                Some(r) => {
+                    r.original = Arc::clone(token);
+                    r.replica = Arc::new(token.replica());
+                    Arc::clone(&r.replica)
+                }
+                None => {
+                    let replica = Arc::new(token.replica());
+                    replicas.push(Replica {
+                        entry: key,
+                        original: Arc::clone(token),
+                        replica: Arc::clone(&replica),
+                    });
+                    replica
+                }
+            }
+        });
         self.note_access();
-        Some(token)
+        Some(replica)
     }
 
     #[inline]

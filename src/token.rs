@@ -54,6 +54,22 @@ impl Token {
         }
     }
 
+    /// A deep copy with its own reference count, so that each thread can
+    /// hand out clones without contending on a shared counter (see
+    /// `cache.rs`). Same JWT, expiry and refresh schedule.
+    pub(crate) fn replica(&self) -> Token {
+        let mut t = Token::new(
+            self.value.clone(),
+            self.expires_at,
+            self.principal.clone(),
+            self.claims.clone(),
+            self.extensions.clone(),
+        );
+        t.minted_at = self.minted_at;
+        t.jitter = self.jitter;
+        t
+    }
+
     /// The JWT. Treat it as a secret.
     pub fn value(&self) -> &str {
         self.value.to_str().unwrap_or("")
