@@ -189,8 +189,8 @@ pub struct LastRequest {
     pub audience: Option<String>,
     /// All `Audience.member.N`, in order.
     pub audiences: Vec<String>,
-    /// `DurationSeconds` as sent.
-    pub duration_seconds: Option<String>,
+    /// `DurationSeconds` (when it is a number).
+    pub duration_seconds: Option<i64>,
     /// `SigningAlgorithm` as sent.
     pub signing_algorithm: Option<String>,
     /// `Tags.member.N.Key` / `.Value`.
@@ -199,6 +199,12 @@ pub struct LastRequest {
     pub access_key_id: Option<String>,
     /// The region of the SigV4 credential scope, if any.
     pub region: Option<String>,
+    /// Every form field exactly as sent (`Audience.member.1`,
+    /// `DurationSeconds`, ...), flattened into the same JSON object.
+    /// Credentials never travel in the form (SigV4 uses headers), and any
+    /// `X-Amz-*` field is left out.
+    #[serde(flatten)]
+    pub form: BTreeMap<String, String>,
 }
 
 /// Request counters, as served by `GET /_emulator/stats`.

@@ -112,11 +112,17 @@ impl Params {
         LastRequest {
             audience: audiences.first().cloned(),
             audiences,
-            duration_seconds: self.get("DurationSeconds").map(String::from),
+            duration_seconds: self.get("DurationSeconds").and_then(|d| d.parse().ok()),
             signing_algorithm: self.get("SigningAlgorithm").map(String::from),
             tags,
             access_key_id: auth.as_ref().map(|a| a.access_key_id.clone()),
             region: auth.map(|a| a.region),
+            form: self
+                .0
+                .iter()
+                .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("x-amz-"))
+                .cloned()
+                .collect(),
         }
     }
 }

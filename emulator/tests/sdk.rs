@@ -140,10 +140,21 @@ async fn tokens_have_sts_claims_and_verify_against_the_served_jwks() {
     assert_eq!(stats.tokens_issued, 2);
     let last = stats.last_request.unwrap();
     assert_eq!(last.audience.as_deref(), Some("kafka-test"));
-    assert_eq!(last.duration_seconds.as_deref(), Some("900"));
+    assert_eq!(last.duration_seconds, Some(900));
+    assert_eq!(last.form["DurationSeconds"], "900");
+    assert_eq!(last.form["Audience.member.1"], "kafka-test");
     assert_eq!(last.signing_algorithm.as_deref(), Some("RS256"));
     assert_eq!(last.tags["team"], "platform");
     assert_eq!(last.region.as_deref(), Some("eu-west-1"));
+    let json = http(emu.url(), "GET", "/_emulator/stats", None).json()["last_request"].clone();
+    assert_eq!(json["audience"], "kafka-test");
+    assert_eq!(json["duration_seconds"], 900);
+    assert_eq!(json["signing_algorithm"], "RS256");
+    assert_eq!(json["tags"]["team"], "platform");
+    assert_eq!(json["access_key_id"], USER_KEY);
+    assert_eq!(json["SigningAlgorithm"], "RS256");
+    assert_eq!(json["Tags.member.1.Key"], "team");
+    assert!(!json.to_string().contains(USER_SECRET));
 }
 
 #[tokio::test]
