@@ -167,7 +167,7 @@ impl Fault {
 
 /// What the current fault does to one request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FaultAction {
+pub(crate) struct FaultAction {
     /// The fault mode to apply.
     pub mode: FaultMode,
     /// Delay before responding.
