@@ -53,14 +53,17 @@ pub(crate) struct Entry {
     accessed: AtomicBool,
     /// STS calls started for this entry (for tests and `aws_debug`).
     mints: AtomicU64,
+    /// Bumped after every store to `token`; tells threads their replica is stale.
+    version: AtomicU64,
 }
 
 /// This thread's copy of each entry's current token (entries live for the
 /// whole process, so their addresses are stable keys).
 struct Replica {
     entry: usize,
-    original: Arc<Token>,
-    replica: Arc<Token>,
+    /// The entry's `version` this replica was made at.
+    version: u64,
+    replica: Option<Arc<Token>>,
 }
 
 thread_local! {
@@ -105,6 +108,7 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
                 refresher: AtomicU64::new(0),
                 accessed: AtomicBool::new(false),
                 mints: AtomicU64::new(0),
+                version: AtomicU64::new(0),
             })
         })
         .clone()
@@ -122,39 +126,37 @@ impl Entry {
 
     /// The hot path: the cached token if it has a useful lifetime left.
     ///
-    /// Returns this thread's replica of the current token: cloning an `Arc`
-    /// that only this thread touches keeps threads from fighting over one
-    /// reference count's cache line.
+    /// Returns this thread's replica of the current token, checked against
+    /// the entry's version counter: threads share only reads of rarely
+    /// written atomics, never a reference count's cache line.
     #[inline]
     pub(crate) fn cached(self: &Arc<Self>) -> Option<Arc<Token>> {
-        let current = self.token.load();
-        let token = current.as_ref()?;
+        let version = self.version.load(Ordering::Acquire);
+        let key = Arc::as_ptr(self) as usize;
+        let token = REPLICAS.with(|r| {
+            let mut replicas = r.borrow_mut();
+            let slot = match replicas.iter().position(|r| r.entry == key) {
+                Some(i) => &mut replicas[i],
+                None => {
+                    replicas.push(Replica {
+                        entry: key,
+                        version: u64::MAX,
+                        replica: None,
+                    });
+                    replicas.last_mut().expect("just pushed")
+                }
+            };
+            if slot.version != version {
+                slot.replica = self.token.load_full().map(|t| Arc::new(t.replica()));
+                slot.version = version;
+            }
+            slot.replica.clone()
+        })?;
         if token.remaining() <= MIN_USEFUL {
             return None;
         }
-        let replica = REPLICAS.with(|r| {
-            let mut replicas = r.borrow_mut();
-            let key = Arc::as_ptr(self) as usize;
-            match replicas.iter_mut().find(|r| r.entry == key) {
-                Some(r) if Arc::ptr_eq(&r.original, token) => Arc::clone(&r.replica),
-                Some(r) => {
-                    r.original = Arc::clone(token);
-                    r.replica = Arc::new(token.replica());
-                    Arc::clone(&r.replica)
-                }
-                None => {
-                    let replica = Arc::new(token.replica());
-                    replicas.push(Replica {
-                        entry: key,
-                        original: Arc::clone(token),
-                        replica: Arc::clone(&replica),
-                    });
-                    replica
-                }
-            }
-        });
         self.note_access();
-        Some(replica)
+        Some(token)
     }
 
     #[inline]
@@ -239,6 +241,7 @@ impl Entry {
         let result = minter.mint().await.map(Arc::new);
         if let Ok(t) = &result {
             self.token.store(Some(Arc::clone(t)));
+            self.version.fetch_add(1, Ordering::Release);
         }
         if let Err(e) = &result {
             tracing::warn!(target: "kafka_iam_oauth", audience = %self.config.audience, "token mint failed: {e}");
