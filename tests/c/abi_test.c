@@ -1,0 +1,147 @@
+/* C ABI tests: bad input gets a status and a readable message, nothing
+ * crashes, _free(NULL) is a no-op, the version macros match the library,
+ * and a real token comes from the emulator ($KIO_EMULATOR_URL). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kafka_iam_oauth.h"
+#include "check.h"
+
+static kafka_iam_oauth_status new_provider(const char *config, const char *ext, kafka_iam_oauth_provider **p,
+                                           char *msg, size_t msg_size) {
+    kafka_iam_oauth_error *err = NULL;
+    kafka_iam_oauth_status st = kafka_iam_oauth_provider_new(config, ext, p, &err);
+    msg[0] = 0;
+    if (st != KAFKA_IAM_OAUTH_OK) {
+        snprintf(msg, msg_size, "%s", kafka_iam_oauth_error_message(err));
+        if (kafka_iam_oauth_error_status(err) != st) msg[0] = '!';
+        kafka_iam_oauth_error_free(err);
+    }
+    return st;
+}
+
+static void test_version(void) {
+    CHECK(strcmp(kafka_iam_oauth_version(), KAFKA_IAM_OAUTH_VERSION) == 0, "%s vs %s",
+          kafka_iam_oauth_version(), KAFKA_IAM_OAUTH_VERSION);
+    char expect[64];
+    snprintf(expect, sizeof expect, "%d.%d.%d", KAFKA_IAM_OAUTH_VERSION_MAJOR, KAFKA_IAM_OAUTH_VERSION_MINOR,
+             KAFKA_IAM_OAUTH_VERSION_PATCH);
+    CHECK(strcmp(expect, KAFKA_IAM_OAUTH_VERSION) == 0, "%s", expect);
+}
+
+static void test_free_null(void) {
+    kafka_iam_oauth_provider_free(NULL);
+    kafka_iam_oauth_token_free(NULL);
+    kafka_iam_oauth_error_free(NULL);
+    CHECK(kafka_iam_oauth_token_value(NULL) == NULL, "value(NULL)");
+    CHECK(kafka_iam_oauth_token_principal(NULL) == NULL, "principal(NULL)");
+    CHECK(kafka_iam_oauth_token_lifetime_ms(NULL) == 0, "lifetime(NULL)");
+    size_t n = 99;
+    CHECK(kafka_iam_oauth_token_extensions(NULL, &n) == NULL && n == 0, "extensions(NULL)");
+    CHECK(kafka_iam_oauth_error_aws_code(NULL) == NULL, "aws_code(NULL)");
+    CHECK(strcmp(kafka_iam_oauth_error_message(NULL), "NULL error") == 0, "message(NULL)");
+    CHECK(kafka_iam_oauth_provider_mint_count(NULL) == 0, "mint_count(NULL)");
+}
+
+static void test_bad_input(void) {
+    kafka_iam_oauth_provider *p = NULL;
+    char msg[2048];
+    CHECK(new_provider(NULL, NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT &&
+              strstr(msg, "config is NULL"), "%s", msg);
+    CHECK(kafka_iam_oauth_provider_new("region=r,audience=a", NULL, NULL, NULL) ==
+              KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "NULL out");
+    CHECK(new_provider("region=r,audience=\xff\xfe", NULL, &p, msg, sizeof msg) ==
+              KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT && strstr(msg, "UTF-8"), "%s", msg);
+    size_t huge = 70000;
+    char *big = malloc(huge + 1);
+    memset(big, 'a', huge);
+    big[huge] = 0;
+    CHECK(new_provider(big, NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT &&
+              strstr(msg, "longer than"), "%s", msg);
+    free(big);
+    CHECK(new_provider("audience=a", NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_CONFIG &&
+              strstr(msg, "'region' is required"), "%s", msg);
+    CHECK(new_provider("region=r,audience=a,duration_seconds=10", NULL, &p, msg, sizeof msg) ==
+              KAFKA_IAM_OAUTH_ERR_CONFIG && strstr(msg, "between 60 and 3600"), "%s", msg);
+    CHECK(new_provider("region=r,audience=a,colour=blue", NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_CONFIG &&
+              strstr(msg, "unknown key"), "%s", msg);
+    CHECK(new_provider("region=r,audience=a", "auth=x", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_CONFIG &&
+              strstr(msg, "reserved"), "%s", msg);
+    CHECK(p == NULL, "no provider written on failure");
+    /* A failing call without error_out still returns its status. */
+    CHECK(kafka_iam_oauth_provider_new("nonsense", NULL, &p, NULL) == KAFKA_IAM_OAUTH_ERR_CONFIG, "no error_out");
+    const kafka_iam_oauth_token *t = NULL;
+    kafka_iam_oauth_error *err = NULL;
+    CHECK(kafka_iam_oauth_provider_token(NULL, 0, &t, &err) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "NULL provider");
+    kafka_iam_oauth_error_free(err);
+}
+
+static void test_token(const char *emulator) {
+    char config[512], msg[2048];
+    kafka_iam_oauth_provider *p = NULL;
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-test,duration_seconds=600,sts_endpoint=%s",
+             emulator);
+    CHECK(new_provider(config, "logicalCluster=lkc-1", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
+    if (!p) return;
+    const kafka_iam_oauth_token *t = NULL;
+    kafka_iam_oauth_error *err = NULL;
+    kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
+    CHECK(st == KAFKA_IAM_OAUTH_OK, "%s", err ? kafka_iam_oauth_error_message(err) : "?");
+    kafka_iam_oauth_error_free(err);
+    if (t) {
+        CHECK(strcmp(kafka_iam_oauth_token_principal(t), "arn:aws:iam::123456789012:user/my-iam-user") == 0, "%s",
+              kafka_iam_oauth_token_principal(t));
+        CHECK(strncmp(kafka_iam_oauth_token_value(t), "eyJ", 3) == 0, "JWT");
+        CHECK(kafka_iam_oauth_token_lifetime_ms(t) > 1600000000000LL, "lifetime");
+        size_t n = 0;
+        const char *const *ext = kafka_iam_oauth_token_extensions(t, &n);
+        CHECK(n == 2 && strcmp(ext[0], "logicalCluster") == 0 && strcmp(ext[1], "lkc-1") == 0, "extensions");
+        /* A second provider with the same config shares the cache. */
+        kafka_iam_oauth_provider *p2 = NULL;
+        new_provider(config, "logicalCluster=lkc-1", &p2, msg, sizeof msg);
+        const kafka_iam_oauth_token *t2 = NULL;
+        CHECK(kafka_iam_oauth_provider_token(p2, 0, &t2, NULL) == KAFKA_IAM_OAUTH_OK &&
+                  strcmp(kafka_iam_oauth_token_value(t2), kafka_iam_oauth_token_value(t)) == 0, "shared cache");
+        CHECK(kafka_iam_oauth_provider_mint_count(p2) == 1, "one mint");
+        kafka_iam_oauth_provider_free(p2);
+        /* The token outlives its provider. */
+        kafka_iam_oauth_provider_free(p);
+        p = NULL;
+        CHECK(strlen(kafka_iam_oauth_token_value(t2)) > 100, "token valid after provider freed");
+        kafka_iam_oauth_token_free(t2);
+        kafka_iam_oauth_token_free(t);
+    }
+    kafka_iam_oauth_provider_free(p);
+}
+
+static void test_sts_error(const char *emulator) {
+    /* Nothing listens on port 9: an unreachable endpoint is an STS error
+     * with a readable message, after retries. */
+    char msg[2048];
+    kafka_iam_oauth_provider *p = NULL;
+    (void)emulator;
+    new_provider("region=eu-west-1,audience=c-unreachable,sts_endpoint=http://127.0.0.1:9", NULL, &p, msg,
+                 sizeof msg);
+    const kafka_iam_oauth_token *t = NULL;
+    kafka_iam_oauth_error *err = NULL;
+    kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
+    CHECK(st == KAFKA_IAM_OAUTH_ERR_STS && strstr(kafka_iam_oauth_error_message(err), "could not reach"), "%d %s",
+          st, kafka_iam_oauth_error_message(err));
+    CHECK(t == NULL, "no token written on failure");
+    kafka_iam_oauth_error_free(err);
+    kafka_iam_oauth_provider_free(p);
+}
+
+int main(void) {
+    const char *emulator = getenv("KIO_EMULATOR_URL");
+    test_version();
+    test_free_null();
+    test_bad_input();
+    if (emulator) {
+        test_token(emulator);
+        test_sts_error(emulator);
+    } else {
+        CHECK(emulator != NULL, "KIO_EMULATOR_URL is not set: run under make test");
+    }
+    return kio_summary();
+}
