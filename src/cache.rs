@@ -51,7 +51,7 @@ pub(crate) struct Entry {
     refresher: AtomicU64,
     /// Set when a caller took the token since the last background refresh.
     accessed: AtomicBool,
-    /// STS calls started for this entry (for tests and `aws_debug`).
+    /// Tokens minted for this entry (for tests and monitoring).
     mints: AtomicU64,
     /// Bumped after every store to `token`; tells threads their replica is stale.
     version: AtomicU64,
@@ -119,7 +119,7 @@ impl Entry {
         &self.config
     }
 
-    /// STS mints started for this entry so far.
+    /// Tokens STS has minted for this entry so far (failed attempts excluded).
     pub(crate) fn mint_count(&self) -> u64 {
         self.mints.load(Ordering::Relaxed)
     }
@@ -237,10 +237,10 @@ impl Entry {
 
     async fn mint_and_store(self: Arc<Self>) -> Result<Arc<Token>> {
         let minter = self.minter();
-        self.mints.fetch_add(1, Ordering::Relaxed);
         let result = minter.mint().await.map(Arc::new);
         if let Ok(t) = &result {
             self.token.store(Some(Arc::clone(t)));
+            self.mints.fetch_add(1, Ordering::Relaxed);
             self.version.fetch_add(1, Ordering::Release);
         }
         if let Err(e) = &result {

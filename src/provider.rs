@@ -90,7 +90,7 @@ impl Provider {
             .map_err(|e| Error::new(ErrorKind::Internal, format!("token task failed: {e}")))?
     }
 
-    /// How many STS mints this provider's cache entry has started in this
+    /// How many tokens STS has minted for this provider's cache entry in this
     /// process (shared with every provider of the same configuration).
     pub fn mint_count(&self) -> u64 {
         self.entry.mint_count()

@@ -233,8 +233,8 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_token(
     })
 }
 
-/// How many STS calls the provider's shared cache entry has started in this
-/// process (for tests and monitoring). 0 for NULL.
+/// How many tokens STS has minted for the provider's shared cache entry in
+/// this process (for tests and monitoring). 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn kafka_iam_oauth_provider_mint_count(
     provider: *const kafka_iam_oauth_provider,
