@@ -12,7 +12,9 @@
  *                     "region=eu-west-1,audience=my-kafka.example.com", ...);
  *   if (kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) ...
  *   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
- *   kafka_iam_oauth_rdkafka_enable_background(rk);   // no rd_kafka_poll() needed for tokens
+ *
+ * Token refreshes then run on librdkafka's background thread: the
+ * application need not call rd_kafka_poll() for them.
  *
  * Every token refresh librdkafka asks for is answered, with
  * rd_kafka_oauthbearer_set_token() or rd_kafka_oauthbearer_set_token_failure()
@@ -85,6 +87,27 @@ static inline void kafka_iam_oauth_rdkafka_refresh_cb(rd_kafka_t *rk, const char
     kafka_iam_oauth_provider_free(provider);
 }
 
+/* When the client's main thread starts (its SASL mechanism is chosen by
+ * then), hand the SASL queue to librdkafka's background thread. */
+static inline rd_kafka_resp_err_t kafka_iam_oauth_rdkafka__on_thread_start(rd_kafka_t *rk,
+                                                                           rd_kafka_thread_type_t type,
+                                                                           const char *name, void *opaque) {
+    (void)name, (void)opaque;
+    if (type == RD_KAFKA_THREAD_MAIN) {
+        rd_kafka_error_t *error = rd_kafka_sasl_background_callbacks_enable(rk);
+        if (error) rd_kafka_error_destroy(error);
+    }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Instance interceptors can only be added when the client is created. */
+static inline rd_kafka_resp_err_t kafka_iam_oauth_rdkafka__on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
+                                                                  void *opaque, char *errstr, size_t errstr_size) {
+    (void)conf, (void)opaque, (void)errstr, (void)errstr_size;
+    return rd_kafka_interceptor_add_on_thread_start(rk, "kafka-iam-oauth-rdkafka",
+                                                    kafka_iam_oauth_rdkafka__on_thread_start, NULL);
+}
+
 /*
  * Validates the `sasl.oauthbearer.config` (and extensions) already set on
  * `conf` (no network call) and registers the refresh callback. On failure
@@ -115,22 +138,16 @@ static inline rd_kafka_conf_res_t kafka_iam_oauth_rdkafka_conf_init(rd_kafka_con
         return RD_KAFKA_CONF_INVALID;
     }
     kafka_iam_oauth_provider_free(provider);
+    if (rd_kafka_conf_interceptor_add_on_new(conf, "kafka-iam-oauth-rdkafka", kafka_iam_oauth_rdkafka__on_new,
+                                             NULL) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "kafka-iam-oauth: conf_init was already called on this configuration");
+        return RD_KAFKA_CONF_INVALID;
+    }
     rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, kafka_iam_oauth_rdkafka_refresh_cb);
-    /* Route refreshes to the SASL queue, which
-     * kafka_iam_oauth_rdkafka_enable_background() hands to librdkafka's
-     * background thread; without that call the application's poll serves it. */
+    /* Refreshes go to the SASL queue, served by librdkafka's background
+     * thread (see the interceptors above): no rd_kafka_poll() needed. */
     rd_kafka_conf_enable_sasl_queue(conf, 1);
     return RD_KAFKA_CONF_OK;
-}
-
-/*
- * Lets librdkafka run token refreshes on its background thread, so the
- * application need not call rd_kafka_poll() before its first request.
- * Returns NULL on success, else an error object the caller destroys with
- * rd_kafka_error_destroy().
- */
-static inline rd_kafka_error_t *kafka_iam_oauth_rdkafka_enable_background(rd_kafka_t *rk) {
-    return rd_kafka_sasl_background_callbacks_enable(rk);
 }
 
 #ifdef __cplusplus

@@ -82,9 +82,6 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, rd_kafka_conf_t *conf) {
         fprintf(stderr, "rd_kafka_new: %s\n", errstr);
         exit(2);
     }
-    rd_kafka_error_t *e = kafka_iam_oauth_rdkafka_enable_background(rk);
-    CHECK(e == NULL, "background callbacks: %s", e ? rd_kafka_error_string(e) : "");
-    if (e) rd_kafka_error_destroy(e);
     return rk;
 }
 
