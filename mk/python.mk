@@ -1,0 +1,43 @@
+# Python: the abi3 wheel (maturin from PyPI), built once into build/wheels/,
+# installed into build/venv with the client libraries; pytest runs against
+# that install (tests/python), never the source tree.
+TEST_SUITES += test-python
+DEMOS += demo-python
+
+PY_VENV := build/venv
+PY := $(PY_VENV)/bin/python
+PY_WHEELS := build/wheels
+PY_STAMP := $(PY_WHEELS)/.built
+PY_SOURCES := $(wildcard src/*.rs src/ffi/*.rs python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
+PY_DEPS := "maturin>=1.7,<2" pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
+PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 \
+  AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user
+
+$(PY_VENV)/.deps:
+	python3 -m venv $(PY_VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(PY_DEPS)
+	touch $@
+
+# manylinux2014 first; on a build host whose glibc is newer than 2.17 the
+# audit refuses it and we take the tag maturin finds (see docs/python.md).
+$(PY_STAMP): $(PY_VENV)/.deps $(PY_SOURCES)
+	@mkdir -p $(PY_WHEELS)
+	rm -f $(PY_WHEELS)/kafka_iam_oauth-*.whl
+	$(PY_VENV)/bin/maturin build --release --strip --compatibility manylinux2014 -o $(PY_WHEELS) \
+	  || $(PY_VENV)/bin/maturin build --release --strip -o $(PY_WHEELS)
+	$(PY) -m pip install -q --force-reinstall --no-deps $(PY_WHEELS)/kafka_iam_oauth-*.whl
+	touch $@
+
+python-wheel: $(PY_STAMP)
+
+test-python: $(PY_STAMP)
+	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
+	  cd tests/python && $(PY_TEST_ENV) ../../$(PY) -m pytest -p no:cacheprovider -q -ra .
+
+demo-python: $(PY_STAMP)
+	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
+	  $(PY_TEST_ENV) AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	  $(PY) examples/python/produce_consume.py
+
+.PHONY: python-wheel test-python demo-python
