@@ -117,8 +117,8 @@ kafka_iam_oauth_status kafka_iam_oauth_provider_token(const kafka_iam_oauth_prov
                                                       kafka_iam_oauth_error **error_out);
 
 /**
- * How many STS calls the provider's shared cache entry has started in this
- * process (for tests and monitoring). 0 for NULL.
+ * How many tokens STS has minted for the provider's shared cache entry in
+ * this process (for tests and monitoring). 0 for NULL.
  */
 uint64_t kafka_iam_oauth_provider_mint_count(const kafka_iam_oauth_provider *provider);
 

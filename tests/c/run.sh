@@ -40,7 +40,7 @@ for flavour in debian bundled; do
   tally "no_group_acl ($flavour librdkafka)" $B/logs/no_group_acl_$flavour.log
 done
 wait $p1; wait $p2
-grep -h '^refresh:\|^librdkafka' $B/logs/refresh_*.log
+grep -h '^refresh:\|^librdkafka [0-9]' $B/logs/refresh_*.log
 tally "live refresh (debian librdkafka)" $B/logs/refresh_debian.log
 tally "live refresh (bundled librdkafka)" $B/logs/refresh_bundled.log
 echo "$passed passed, $failed failed"
