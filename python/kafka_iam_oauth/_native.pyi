@@ -3,6 +3,18 @@
 from typing import Any, Dict, Optional, Tuple, final
 
 __version__: str
+__all__ = [
+    "ConfigError",
+    "CredentialsError",
+    "Error",
+    "Provider",
+    "StsError",
+    "Token",
+    "TokenTimeoutError",
+    "__version__",
+    "oauth_cb",
+    "parse_config",
+]
 
 class Error(Exception):
     """Base class of every kafka_iam_oauth error."""
