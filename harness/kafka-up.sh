@@ -41,11 +41,12 @@ done
 RUN="$KIO_RUN_DIR"
 MARKER=.kafka-iam-oauth-harness
 if [[ -d "$RUN" ]]; then
-  for f in kafka.pid emulator.pid; do
-    if [[ -f "$RUN/$f" ]] && pid_alive "$(cat "$RUN/$f")"; then
-      die "a harness is already running in $RUN ($f=$(cat "$RUN/$f")); run harness/kafka-down.sh first"
-    fi
-  done
+  RUN="$(cd "$RUN" && pwd)"
+  # Same command-line checks as kafka-down.sh, so a recycled pid does not block us.
+  if pidfile_running "$RUN/kafka.pid" "$RUN/server.properties" ||
+    pidfile_running "$RUN/emulator.pid" "$RUN/emulator.url"; then
+    die "a harness is already running in $RUN; run KIO_RUN_DIR=$RUN harness/kafka-down.sh first"
+  fi
   if [[ -f "$RUN/$MARKER" ]]; then
     rm -rf "$RUN"
   elif [[ -n "$(ls -A "$RUN")" ]]; then
@@ -66,8 +67,14 @@ on_exit() {
   ((STARTED_OK)) && return 0
   log "start-up failed (exit $rc)"
   if [[ -s "$KAFKA_LOG" ]]; then
+    # The cause is usually the first error; the tail is often just shutdown noise.
+    if grep -qE '^\[[^]]*\] (ERROR|FATAL) |Exception' "$KAFKA_LOG"; then
+      log "first errors in $KAFKA_LOG:"
+      grep -E '^\[[^]]*\] (ERROR|FATAL) |^[A-Za-z.$]*(Exception|Error)\b|^Caused by' "$KAFKA_LOG" |
+        cut -c1-600 | head -n 8 >&2
+    fi
     log "last lines of $KAFKA_LOG:"
-    tail -n 40 "$KAFKA_LOG" >&2
+    tail -n 30 "$KAFKA_LOG" >&2
   fi
   if [[ -s "$EMU_LOG" ]]; then
     log "last lines of $EMU_LOG:"
@@ -156,13 +163,16 @@ run_openssl pkcs12 -export -name broker -inkey "$CERTS/broker.key" \
   -passout "pass:$KEYSTORE_PASSWORD" -out "$KEYSTORE"
 
 # --- 4. broker configuration -------------------------------------------------------
-mapfile -t ports < <(free_ports 4)
-((${#ports[@]} == 4)) || die "could not pick free ports"
-P_CONTROLLER=${ports[0]} P_ADMIN=${ports[1]} P_OAUTH=${ports[2]} P_OAUTHSSL=${ports[3]}
 VALIDATOR=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
 JAAS='org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;'
 
-cat >"$RUN/server.properties" <<EOF
+# write_config: pick free ports and write server.properties for them.
+write_config() {
+  mapfile -t ports < <(free_ports 4)
+  ((${#ports[@]} == 4)) || die "could not pick free ports"
+  P_CONTROLLER=${ports[0]} P_ADMIN=${ports[1]} P_OAUTH=${ports[2]} P_OAUTHSSL=${ports[3]}
+
+  cat >"$RUN/server.properties" <<EOF
 # Written by harness/kafka-up.sh. Single node, KRaft combined mode, loopback only.
 process.roles=broker,controller
 node.id=1
@@ -217,33 +227,51 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 EOF
+}
 
 # --- 5. format storage and start the broker ------------------------------------------
 # A random Kafka Uuid (base64url of 16 bytes); it may start with "-", hence --cluster-id=.
 CLUSTER_ID="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())')"
-log "formatting storage (cluster id $CLUSTER_ID)"
-kafka_java kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" --config "$RUN/server.properties" \
-  >"$RUN/format.log" 2>&1 || { cat "$RUN/format.log" >&2; die "kafka storage format failed"; }
 
-log "starting Kafka $KIO_KAFKA_VERSION broker (log: $KAFKA_LOG)"
-# Kafka 4 refuses to fetch a JWKS from a URL not listed in this system property.
-# shellcheck disable=SC2086 # KIO_KAFKA_JAVA_OPTS is deliberately word-split
-setsid java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-  -Dlog4j2.configurationFile="$KIO_HARNESS_DIR/log4j2-broker.xml" \
-  -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$JWKS_URL" \
-  ${KIO_KAFKA_JAVA_OPTS:-} \
-  -cp "$KIO_KAFKA_JARS_DIR/*" kafka.Kafka "$RUN/server.properties" \
-  </dev/null >"$KAFKA_LOG" 2>&1 &
-KAFKA_PID=$!
-echo "$KAFKA_PID" >"$RUN/kafka.pid"
+# format_and_start: format a fresh log dir and start the broker in the background.
+format_and_start() {
+  rm -rf "$RUN/data"
+  log "formatting storage (cluster id $CLUSTER_ID)"
+  kafka_java kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" --config "$RUN/server.properties" \
+    >"$RUN/format.log" 2>&1 || { cat "$RUN/format.log" >&2; die "kafka storage format failed"; }
+
+  log "starting Kafka $KIO_KAFKA_VERSION broker (log: $KAFKA_LOG)"
+  # Kafka 4 refuses to fetch a JWKS from a URL not listed in this system property.
+  # shellcheck disable=SC2086 # KIO_KAFKA_JAVA_OPTS is deliberately word-split
+  setsid java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KIO_HARNESS_DIR/log4j2-broker.xml" \
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$JWKS_URL" \
+    ${KIO_KAFKA_JAVA_OPTS:-} \
+    -cp "$KIO_KAFKA_JARS_DIR/*" kafka.Kafka "$RUN/server.properties" \
+    </dev/null >"$KAFKA_LOG" 2>&1 &
+  KAFKA_PID=$!
+  echo "$KAFKA_PID" >"$RUN/kafka.pid"
+}
 
 # --- 6. wait, then topics and ACLs ---------------------------------------------------------
-broker_started() {
-  pid_alive "$KAFKA_PID" || die "the broker exited during start-up"
-  grep -q 'Kafka Server started' "$KAFKA_LOG"
-}
-wait_for "$KIO_START_TIMEOUT" "the broker's 'Kafka Server started' line" broker_started ||
-  die "the broker did not start within ${KIO_START_TIMEOUT}s"
+# Free ports are found by binding port 0 and are released before Kafka binds
+# them, so something else (a parallel harness, a client's outgoing connection)
+# can take one in between. The broker then exits with "Address already in use";
+# retry with fresh ports rather than fail the whole run.
+started_or_dead() { ! pid_alive "$KAFKA_PID" || grep -q 'Kafka Server started' "$KAFKA_LOG"; }
+for attempt in 1 2 3; do
+  write_config
+  format_and_start
+  wait_for "$KIO_START_TIMEOUT" "the broker's 'Kafka Server started' line" started_or_dead ||
+    die "the broker did not start within ${KIO_START_TIMEOUT}s"
+  pid_alive "$KAFKA_PID" && break
+  if ((attempt < 3)) && grep -q 'Address already in use' "$KAFKA_LOG"; then
+    log "a port was taken before the broker could bind it; retrying with new ports"
+    mv -f "$KAFKA_LOG" "$KAFKA_LOG.attempt$attempt"
+    continue
+  fi
+  die "the broker exited during start-up"
+done
 log "broker started; creating topics and ACLs"
 
 ADMIN_BOOTSTRAP="127.0.0.1:$P_ADMIN"

@@ -57,6 +57,12 @@ pid_matches() {
   pid_alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
+# pidfile_running FILE PATTERN: FILE holds the pid of a live process whose
+# command line contains PATTERN.
+pidfile_running() {
+  [[ -f "$1" ]] && pid_matches "$(cat "$1")" "$2"
+}
+
 # stop_pid PID PATTERN NAME: TERM, wait up to 20 s, then KILL.
 stop_pid() {
   local pid=$1 pattern=$2 name=$3
