@@ -101,12 +101,15 @@ fetch_kafka_jars() {
   local tmp="$KIO_KAFKA_JARS_DIR.tmp.$$"
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  # -f keeps Maven's output out of the work tree; -B: no colour/progress noise.
+  # -f keeps Maven's output out of the work tree; -B: no progress noise. Maven's
+  # output is only shown when it fails (even -q prints stray colour codes).
   if ! mvn -q -B -Dstyle.color=never -f "$KIO_HARNESS_DIR/pom.xml" dependency:copy-dependencies \
-      -Dkafka.version="$KIO_KAFKA_VERSION" -DoutputDirectory="$tmp" >&2; then
-    rm -rf "$tmp"
+      -Dkafka.version="$KIO_KAFKA_VERSION" -DoutputDirectory="$tmp" >"$tmp.log" 2>&1; then
+    cat "$tmp.log" >&2
+    rm -rf "$tmp" "$tmp.log"
     die "mvn could not fetch Kafka $KIO_KAFKA_VERSION jars"
   fi
+  rm -f "$tmp.log"
   rm -rf "$KIO_KAFKA_JARS_DIR"
   mv "$tmp" "$KIO_KAFKA_JARS_DIR"
   touch "$KIO_KAFKA_JARS_DIR/.complete"
