@@ -1,0 +1,190 @@
+package kafkaiamoauth
+
+/*
+#include <stdlib.h>
+#include "kafka_iam_oauth.h"
+
+static const char *kio_header_version(void) { return KAFKA_IAM_OAUTH_VERSION; }
+*/
+import "C"
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Provider hands out tokens for one configuration. It is safe for
+// concurrent use; share one between goroutines and clients. Providers with
+// the same effective configuration share the library's process-wide token
+// cache, so they cause one STS call per refresh between them.
+//
+// Close it when done; a finalizer frees it if you forget, but only as a
+// backstop.
+type Provider struct {
+	// mu guards handle: calls hold it for reading, Close for writing, so
+	// Close waits for calls in progress and none can use a freed handle.
+	mu     sync.RWMutex
+	handle *C.kafka_iam_oauth_provider // nil once closed
+}
+
+// NewProvider validates config (the sasl.oauthbearer.config string, e.g.
+// "region=eu-west-1,audience=my-kafka.example.com") and extensions (the
+// sasl.oauthbearer.extensions string, "" for none) and returns a provider
+// for them. It makes no network call: a bad configuration fails here, with
+// an *Error of CodeConfig naming the key.
+func NewProvider(config, extensions string) (*Provider, error) {
+	if strings.IndexByte(config, 0) >= 0 || strings.IndexByte(extensions, 0) >= 0 {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "sasl.oauthbearer.config and sasl.oauthbearer.extensions must not contain NUL bytes"}
+	}
+	cConfig := C.CString(config)
+	defer C.free(unsafe.Pointer(cConfig))
+	var cExt *C.char
+	if extensions != "" {
+		cExt = C.CString(extensions)
+		defer C.free(unsafe.Pointer(cExt))
+	}
+	var handle *C.kafka_iam_oauth_provider
+	var cerr *C.kafka_iam_oauth_error
+	if st := C.kafka_iam_oauth_provider_new(cConfig, cExt, &handle, &cerr); st != C.KAFKA_IAM_OAUTH_OK {
+		return nil, takeError(st, cerr)
+	}
+	p := &Provider{handle: handle}
+	runtime.SetFinalizer(p, (*Provider).Close)
+	return p, nil
+}
+
+// Token returns a token. It returns at once when a token with a useful
+// lifetime is cached, which is the case after the first call while the
+// provider is in use (the library refreshes ahead of expiry in the
+// background). Otherwise it waits for STS until ctx is done, or at most the
+// library's default of 8 s when ctx has no deadline.
+//
+// Errors are *Error values (CodeCredentials, CodeSTS, CodeTimeout, ...),
+// except that ctx.Err() is returned when ctx ended before an answer.
+func (p *Provider) Token(ctx context.Context) (Token, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return Token{}, err
+	}
+	var timeoutMs uint32 // 0: the library's default
+	if deadline, ok := ctx.Deadline(); ok {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return Token{}, context.DeadlineExceeded
+		}
+		ms := (left + time.Millisecond - 1) / time.Millisecond
+		if ms > math.MaxUint32 {
+			ms = math.MaxUint32
+		}
+		timeoutMs = uint32(ms)
+	}
+	if ctx.Done() == nil {
+		return p.token(ctx, timeoutMs)
+	}
+	// The C call cannot be interrupted: wait for it on another goroutine so
+	// that a cancelled context returns at once. The C call still ends within
+	// timeoutMs (or 8 s) and its result is then dropped.
+	type result struct {
+		tok Token
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		t, err := p.token(ctx, timeoutMs)
+		done <- result{t, err}
+	}()
+	select {
+	case r := <-done:
+		return r.tok, r.err
+	case <-ctx.Done():
+		return Token{}, ctx.Err()
+	}
+}
+
+func (p *Provider) token(ctx context.Context, timeoutMs uint32) (Token, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.handle == nil {
+		return Token{}, errClosed()
+	}
+	var ct *C.kafka_iam_oauth_token
+	var cerr *C.kafka_iam_oauth_error
+	st := C.kafka_iam_oauth_provider_token(p.handle, C.uint32_t(timeoutMs), &ct, &cerr)
+	runtime.KeepAlive(p)
+	if st != C.KAFKA_IAM_OAUTH_OK {
+		e := takeError(st, cerr)
+		if e.Code == CodeTimeout && ctx.Err() != nil {
+			e.cause = ctx.Err()
+		}
+		return Token{}, e
+	}
+	return takeToken(ct), nil
+}
+
+// MintCount is how many tokens STS has minted for this provider's shared
+// cache entry in this process (for tests and monitoring).
+func (p *Provider) MintCount() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.handle == nil {
+		return 0
+	}
+	n := uint64(C.kafka_iam_oauth_provider_mint_count(p.handle))
+	runtime.KeepAlive(p)
+	return n
+}
+
+// Close frees the provider. It is idempotent and always returns nil; it
+// waits for Token calls in progress. Tokens already returned stay valid,
+// and the shared cache lives on for other providers. Calls after Close
+// fail with CodeClosed.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.handle != nil {
+		C.kafka_iam_oauth_provider_free(p.handle)
+		p.handle = nil
+		runtime.SetFinalizer(p, nil)
+	}
+	return nil
+}
+
+func errClosed() *Error {
+	return &Error{Code: CodeClosed, Message: "the Provider is closed"}
+}
+
+// takeToken copies an owned C token into a Token and frees it.
+func takeToken(ct *C.kafka_iam_oauth_token) Token {
+	t := Token{
+		Value:      C.GoString(C.kafka_iam_oauth_token_value(ct)),
+		Expiration: time.UnixMilli(int64(C.kafka_iam_oauth_token_lifetime_ms(ct))),
+		Principal:  C.GoString(C.kafka_iam_oauth_token_principal(ct)),
+	}
+	var n C.size_t
+	if arr := C.kafka_iam_oauth_token_extensions(ct, &n); arr != nil && n >= 2 {
+		kv := unsafe.Slice(arr, int(n))
+		t.Extensions = make(map[string]string, n/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			t.Extensions[C.GoString(kv[i])] = C.GoString(kv[i+1])
+		}
+	}
+	C.kafka_iam_oauth_token_free(ct)
+	return t
+}
+
+// Version is the version of the linked kafka-iam-oauth library.
+func Version() string {
+	return C.GoString(C.kafka_iam_oauth_version())
+}
+
+// headerVersion is KAFKA_IAM_OAUTH_VERSION from the header compiled against.
+func headerVersion() string {
+	return C.GoString(C.kio_header_version())
+}

@@ -1,0 +1,390 @@
+package kafkaiamoauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kafka-iam-oauth/kafka-iam-oauth/bindings/go/internal/testenv"
+)
+
+// The unit tests run against a private emulator of their own, so they can
+// set faults and policies without disturbing the broker's emulator.
+var emu *testenv.Emulator
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kio-go-unit-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if err := testenv.SetupAWS(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	emu, err = testenv.StartEmulator(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	emu.Stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// config is a configuration with an audience of its own per test, so each
+// test has its own entry in the library's process-wide cache.
+func config(t *testing.T, extra string) string {
+	s := fmt.Sprintf("region=eu-west-1,audience=go-%s,sts_endpoint=%s", strings.ReplaceAll(t.Name(), "/", "-"), emu.URL)
+	if extra != "" {
+		s += "," + extra
+	}
+	return s
+}
+
+func newProvider(t *testing.T, extra, extensions string) *Provider {
+	t.Helper()
+	p, err := NewProvider(config(t, extra), extensions)
+	if err != nil {
+		t.Fatalf("NewProvider: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func mintCalls(t *testing.T) int {
+	t.Helper()
+	n, err := testenv.MintCalls(emu.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func control(t *testing.T, method, path string, body any) {
+	t.Helper()
+	if _, err := testenv.Control(emu.URL, method, path, body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func asError(t *testing.T, err error) *Error {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("want a *kafkaiamoauth.Error, got %T: %v", err, err)
+	}
+	return e
+}
+
+func TestBadConfigFailsInNewProviderWithoutNetwork(t *testing.T) {
+	before := mintCalls(t)
+	cases := []struct{ config, extensions, mentions string }{
+		{"region=eu-west-1", "", "audience"},
+		{"audience=a", "", "region"},
+		{"region=eu-west-1,audience=a,duration_seconds=10", "", "duration_seconds"},
+		{"region=eu-west-1,audience=a,no_such_key=1", "", "no_such_key"},
+		{"region=eu-west-1,audience=a,signing_algorithm=HS256", "", "signing_algorithm"},
+		{"region=eu-west-1,audience=a", "novalue", "sasl.oauthbearer.extensions"},
+	}
+	for _, c := range cases {
+		p, err := NewProvider(c.config, c.extensions)
+		if err == nil {
+			p.Close()
+			t.Errorf("NewProvider(%q, %q) succeeded", c.config, c.extensions)
+			continue
+		}
+		e := asError(t, err)
+		if e.Code != CodeConfig {
+			t.Errorf("NewProvider(%q): code %v, want CodeConfig", c.config, e.Code)
+		}
+		if !strings.Contains(err.Error(), c.mentions) {
+			t.Errorf("NewProvider(%q): %q does not name %q", c.config, err, c.mentions)
+		}
+	}
+	if after := mintCalls(t); after != before {
+		t.Errorf("a bad configuration made %d STS calls", after-before)
+	}
+}
+
+func TestNULByteIsAnInvalidArgument(t *testing.T) {
+	_, err := NewProvider("region=eu-west-1,audience=a\x00,duration_seconds=10", "")
+	if e := asError(t, err); e.Code != CodeInvalidArgument {
+		t.Fatalf("code %v, want CodeInvalidArgument", e.Code)
+	}
+}
+
+func TestTokenIsAJWTForTheIAMPrincipal(t *testing.T) {
+	p := newProvider(t, "duration_seconds=900", "logicalCluster=lkc-1,identityPoolId=pool-2")
+	start := time.Now()
+	tok, err := p.Token(context.Background())
+	if err != nil {
+		t.Fatalf("Token: %v", err)
+	}
+	if tok.Principal != testenv.UserARN {
+		t.Errorf("Principal %q, want %q", tok.Principal, testenv.UserARN)
+	}
+	if d := tok.Expiration.Sub(start); d < 850*time.Second || d > 905*time.Second {
+		t.Errorf("token expires in %v, asked for 900 s", d)
+	}
+	claims, err := testenv.Claims(tok.Value)
+	if err != nil {
+		t.Fatalf("token value is not a JWT: %v", err)
+	}
+	if claims["sub"] != testenv.UserARN || claims["aud"] != "go-"+t.Name() {
+		t.Errorf("claims sub=%v aud=%v", claims["sub"], claims["aud"])
+	}
+	if exp, _ := claims["exp"].(float64); int64(exp) != tok.Expiration.Unix() {
+		t.Errorf("Expiration %v, JWT exp %v", tok.Expiration.Unix(), exp)
+	}
+	want := map[string]string{"logicalCluster": "lkc-1", "identityPoolId": "pool-2"}
+	if fmt.Sprint(tok.Extensions) != fmt.Sprint(want) {
+		t.Errorf("Extensions %v, want %v", tok.Extensions, want)
+	}
+}
+
+func TestNoExtensionsGiveNilMap(t *testing.T) {
+	tok, err := newProvider(t, "", "").Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Extensions != nil {
+		t.Errorf("Extensions %v, want nil", tok.Extensions)
+	}
+}
+
+func TestCachedTokenIsServedWithoutAnotherSTSCall(t *testing.T) {
+	before := mintCalls(t)
+	p1 := newProvider(t, "", "")
+	p2 := newProvider(t, "", "") // same configuration: same cache entry
+	t1, err := p1.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		t2, err := p2.Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if t2.Value != t1.Value {
+			t.Fatal("a second provider of the same configuration got another token")
+		}
+	}
+	if n := p1.MintCount(); n != 1 {
+		t.Errorf("MintCount %d, want 1", n)
+	}
+	if n := mintCalls(t) - before; n != 1 {
+		t.Errorf("%d STS calls, want 1", n)
+	}
+}
+
+func TestManyGoroutinesAtColdStartCauseOneSTSCall(t *testing.T) {
+	p := newProvider(t, "", "")
+	const n = 32
+	values := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			tok, err := p.Token(ctx)
+			values[i], errs[i] = tok.Value, err
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	for i := range values {
+		if errs[i] != nil {
+			t.Fatalf("goroutine %d: %v", i, errs[i])
+		}
+		if values[i] != values[0] {
+			t.Fatalf("goroutine %d got a different token", i)
+		}
+	}
+	if m := p.MintCount(); m != 1 {
+		t.Errorf("MintCount %d, want 1", m)
+	}
+}
+
+func TestCloseIsIdempotentAndLaterCallsFail(t *testing.T) {
+	p := newProvider(t, "", "")
+	if _, err := p.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Token(context.Background())
+	if e := asError(t, err); e.Code != CodeClosed {
+		t.Errorf("Token after Close: code %v, want CodeClosed", e.Code)
+	}
+	if n := p.MintCount(); n != 0 {
+		t.Errorf("MintCount after Close = %d, want 0", n)
+	}
+}
+
+func TestCloseWhileOtherGoroutinesTakeTokens(t *testing.T) {
+	p := newProvider(t, "", "")
+	if _, err := p.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, closed := 0, 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 2000; j++ {
+				_, err := p.Token(context.Background())
+				mu.Lock()
+				if err == nil {
+					ok++
+				} else if e := asError(t, err); e.Code == CodeClosed {
+					closed++
+				} else {
+					t.Errorf("unexpected error: %v", err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	p.Close()
+	wg.Wait()
+	if ok+closed != 8*2000 || closed == 0 {
+		t.Errorf("%d tokens and %d CodeClosed errors of %d calls", ok, closed, 8*2000)
+	}
+}
+
+func TestSTSErrorComesBackFromTheCallThatFailed(t *testing.T) {
+	p := newProvider(t, "profile="+testenv.ProfileWrong, "")
+	_, err := p.Token(context.Background())
+	e := asError(t, err)
+	if e.Code != CodeSTS || e.AWSCode != "SignatureDoesNotMatch" {
+		t.Fatalf("code %v, AWS code %q, want CodeSTS SignatureDoesNotMatch: %v", e.Code, e.AWSCode, err)
+	}
+	if strings.Contains(err.Error(), testenv.WrongSecret) {
+		t.Fatal("the error message contains the secret access key")
+	}
+}
+
+func TestFederationDisabledSaysWhatTheAdminMustDo(t *testing.T) {
+	control(t, "POST", "/_emulator/policy", map[string]any{"federation_enabled": false})
+	defer control(t, "POST", "/_emulator/reset", nil)
+	_, err := newProvider(t, "", "").Token(context.Background())
+	e := asError(t, err)
+	if e.Code != CodeSTS || e.AWSCode != "OutboundWebIdentityFederationDisabledException" {
+		t.Fatalf("code %v, AWS code %q: %v", e.Code, e.AWSCode, err)
+	}
+	if !strings.Contains(strings.ToLower(e.Message), "enable-outbound-web-identity-federation") {
+		t.Errorf("the message does not name the fix: %q", e.Message)
+	}
+}
+
+func TestMissingProfileIsACredentialsError(t *testing.T) {
+	_, err := newProvider(t, "profile="+testenv.ProfileAbsent, "").Token(context.Background())
+	if e := asError(t, err); e.Code != CodeCredentials {
+		t.Fatalf("code %v, want CodeCredentials: %v", e.Code, err)
+	}
+}
+
+func TestContextDeadlineEndsTheWait(t *testing.T) {
+	control(t, "POST", "/_emulator/faults", map[string]any{"latency_ms": 3000})
+	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := newProvider(t, "", "").Token(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want an error that is context.DeadlineExceeded", err)
+	}
+}
+
+func TestCancelledContextEndsTheWait(t *testing.T) {
+	control(t, "POST", "/_emulator/faults", map[string]any{"latency_ms": 3000})
+	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := newProvider(t, "", "").Token(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestDoneContextFailsWithoutAnSTSCall(t *testing.T) {
+	before := mintCalls(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := newProvider(t, "", "").Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if n := mintCalls(t) - before; n != 0 {
+		t.Errorf("%d STS calls", n)
+	}
+}
+
+func TestTokenValueNeverAppearsWhenPrintedLoggedOrEncoded(t *testing.T) {
+	tok, err := newProvider(t, "", "k=v").Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signature := tok.Value[strings.LastIndexByte(tok.Value, '.')+1:]
+	var out []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		out = append(out, fmt.Sprintf(verb, tok), fmt.Sprintf(verb, &tok), fmt.Sprintf(verb, []Token{tok}),
+			fmt.Sprintf(verb, struct{ T Token }{tok}))
+	}
+	out = append(out, tok.String(), tok.GoString())
+	js, err := json.Marshal(map[string]any{"token": tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, string(js))
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("got", "token", tok)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("got", "token", tok)
+	out = append(out, logged.String())
+	for _, s := range out {
+		if strings.Contains(s, signature) || strings.Contains(s, tok.Value[:40]) {
+			t.Fatalf("the token's value leaked into %q", s)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(tok), testenv.UserARN) || !strings.Contains(logged.String(), testenv.UserARN) {
+		t.Errorf("the description should name the principal: %v / %s", tok, logged.String())
+	}
+}
+
+func TestVersionMatchesTheHeader(t *testing.T) {
+	if Version() == "" || Version() != headerVersion() {
+		t.Fatalf("library version %q, header version %q", Version(), headerVersion())
+	}
+}
+
+// The static build must not load the shared library, and -tags dynamic must.
+func TestLinkModeIsTheOneBuilt(t *testing.T) {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip("no /proc/self/maps on this system")
+	}
+	loaded := bytes.Contains(maps, []byte("libkafka_iam_oauth.so"))
+	if loaded != (LinkMode == "dynamic") {
+		t.Fatalf("LinkMode %q but libkafka_iam_oauth.so loaded = %v", LinkMode, loaded)
+	}
+}
