@@ -389,13 +389,13 @@ fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
     Error::new(ErrorKind::Credentials, message)
 }
 
-fn sts_error<R: std::fmt::Debug>(
+fn sts_error(
     cfg: &Config,
-    e: SdkError<aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError, R>,
-) -> Error
-where
-    R: HttpStatus,
-{
+    e: SdkError<
+        aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> Error {
     let endpoint = cfg
         .sts_endpoint
         .clone()
@@ -433,7 +433,7 @@ where
         )
         .with_retryable(true),
         SdkError::ServiceError(se) => {
-            let status = se.raw().status_code();
+            let status = se.raw().status().as_u16();
             let err = se.err();
             let Some(code) = err.code().map(str::to_string) else {
                 // No error code: the body was not an STS answer at all.
@@ -511,16 +511,5 @@ where
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             ),
         ),
-    }
-}
-
-/// Lets `sts_error` read the HTTP status of the raw response.
-pub(crate) trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
     }
 }
