@@ -139,10 +139,13 @@ impl Config {
         check_len(EXTENSIONS_KEY, extensions)?;
         let mut region = None;
         let mut audience = None;
-        let mut duration_seconds = DEFAULT_DURATION_SECONDS;
-        let mut signing_algorithm = SigningAlgorithm::Es384;
-        let mut sts_endpoint = None;
-        let mut aws_debug = AwsDebug::None;
+        // Like Confluent's parser, values that may be overridden by a later
+        // duplicate are range/enum-checked after the loop (last wins);
+        // syntax (integer, non-empty) is checked on every occurrence.
+        let mut duration: Option<(u128, String)> = None;
+        let mut signing_algorithm_raw: Option<String> = None;
+        let mut sts_endpoint: Option<String> = None;
+        let mut aws_debug_raw: Option<String> = None;
         let mut tags = BTreeMap::new();
         let mut profile = None;
         let mut role_arn = None;
@@ -162,45 +165,12 @@ impl Config {
             };
             match key.as_str() {
                 "region" => region = Some(non_empty("an AWS region such as eu-west-1")?),
-                "audience" => {
-                    let v = non_empty("1 to 1000 characters")?;
-                    if v.chars().count() > MAX_AUDIENCE_LEN {
-                        return Err(Error::config(format!(
-                            "{CONFIG_KEY}: 'audience' is {} characters long; STS allows 1 to {MAX_AUDIENCE_LEN}.",
-                            v.chars().count()
-                        )));
-                    }
-                    audience = Some(v);
-                }
-                "duration_seconds" => duration_seconds = parse_duration(&value)?,
-                "signing_algorithm" => {
-                    signing_algorithm = match non_empty("ES384 or RS256")?.as_str() {
-                        "ES384" => SigningAlgorithm::Es384,
-                        "RS256" => SigningAlgorithm::Rs256,
-                        other => {
-                            return Err(Error::config(format!(
-                                "{CONFIG_KEY}: 'signing_algorithm' must be ES384 or RS256 (upper case); got {other:?}."
-                            )))
-                        }
-                    }
-                }
-                "sts_endpoint" => {
-                    let v = non_empty("an http:// or https:// URL")?;
-                    check_url(&v)?;
-                    sts_endpoint = Some(v);
-                }
-                "aws_debug" => {
-                    // Case-insensitive, like Confluent's parser.
-                    aws_debug = match non_empty("none or console")?.to_lowercase().as_str() {
-                        "none" => AwsDebug::None,
-                        "console" => AwsDebug::Console,
-                        _ => {
-                            return Err(Error::config(format!(
-                                "{CONFIG_KEY}: 'aws_debug' must be none or console; got {value:?}."
-                            )))
-                        }
-                    }
-                }
+                "audience" => audience = Some(non_empty("1 to 1000 characters")?),
+                "duration_seconds" => duration = Some((parse_int(&value)?, value.clone())),
+                "signing_algorithm" => signing_algorithm_raw = Some(non_empty("ES384 or RS256")?),
+                "sts_endpoint" => sts_endpoint = Some(non_empty("an http:// or https:// URL")?),
+                // Case-insensitive, like Confluent's parser.
+                "aws_debug" => aws_debug_raw = Some(non_empty("none or console")?.to_lowercase()),
                 "profile" => profile = Some(non_empty("the name of an AWS profile")?),
                 "role_arn" => {
                     let v = non_empty("an IAM role ARN")?;
@@ -213,8 +183,7 @@ impl Config {
                 }
                 "role_session_name" => {
                     let v = non_empty("2 to 64 characters of [A-Za-z0-9+=,.@-]")?;
-                    let ok_char =
-                        |c: char| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c);
+                    let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c);
                     if !(2..=64).contains(&v.len()) || !v.chars().all(ok_char) {
                         return Err(Error::config(format!(
                             "{CONFIG_KEY}: 'role_session_name' must be 2 to 64 characters of letters, digits and +=,.@-_; got {v:?}."
@@ -262,6 +231,37 @@ impl Config {
                 "{CONFIG_KEY}: 'audience' is required: the audience your Kafka broker expects (sasl.oauthbearer.expected.audience)."
             ))
         })?;
+        if audience.chars().count() > MAX_AUDIENCE_LEN {
+            return Err(Error::config(format!(
+                "{CONFIG_KEY}: 'audience' is {} characters long; STS allows 1 to {MAX_AUDIENCE_LEN}.",
+                audience.chars().count()
+            )));
+        }
+        let duration_seconds = match duration {
+            None => DEFAULT_DURATION_SECONDS,
+            Some((n, raw)) => check_duration_range(n, &raw)?,
+        };
+        let signing_algorithm = match signing_algorithm_raw.as_deref() {
+            None | Some("ES384") => SigningAlgorithm::Es384,
+            Some("RS256") => SigningAlgorithm::Rs256,
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "{CONFIG_KEY}: 'signing_algorithm' must be ES384 or RS256 (upper case); got {other:?}."
+                )))
+            }
+        };
+        let aws_debug = match aws_debug_raw.as_deref() {
+            None | Some("none") => AwsDebug::None,
+            Some("console") => AwsDebug::Console,
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "{CONFIG_KEY}: 'aws_debug' must be none or console; got {other:?}."
+                )))
+            }
+        };
+        if let Some(url) = &sts_endpoint {
+            check_url(url)?;
+        }
         if tags.len() > MAX_TAGS {
             return Err(Error::config(format!(
                 "{CONFIG_KEY}: {} tag_<name> keys given; STS allows at most {MAX_TAGS}.",
@@ -337,10 +337,10 @@ fn check_len(what: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
-/// Parses `duration_seconds` the way Python's `int()` reads ASCII input
+/// Reads `duration_seconds` the way Python's `int()` reads ASCII input
 /// (surrounding whitespace, a sign, `_` between digits), for parity with
-/// Confluent's parser, then checks the range.
-fn parse_duration(value: &str) -> Result<u32> {
+/// Confluent's parser. The range is checked after last-wins.
+fn parse_int(value: &str) -> Result<u128> {
     let bad = || {
         Error::config(format!(
             "{CONFIG_KEY}: 'duration_seconds' must be an integer from {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS}; got {value:?}."
@@ -362,14 +362,21 @@ fn parse_duration(value: &str) -> Result<u32> {
         return Err(bad());
     }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    let n: u128 = clean.trim_start_matches('0').parse().unwrap_or(0);
-    let in_range = !neg
-        && n >= MIN_DURATION_SECONDS as u128
-        && n <= MAX_DURATION_SECONDS as u128
-        && clean.len() <= 40;
-    if !in_range {
+    let clean = clean.trim_start_matches('0');
+    if clean.is_empty() {
+        return Ok(0);
+    }
+    if neg || clean.len() > 10 {
+        // Negative or far out of range: report it as out of range.
+        return Ok(u128::MAX);
+    }
+    Ok(clean.parse().unwrap_or(u128::MAX))
+}
+
+fn check_duration_range(n: u128, raw: &str) -> Result<u32> {
+    if n < MIN_DURATION_SECONDS as u128 || n > MAX_DURATION_SECONDS as u128 {
         return Err(Error::config(format!(
-            "{CONFIG_KEY}: 'duration_seconds' must be between {MIN_DURATION_SECONDS} and {MAX_DURATION_SECONDS} inclusive; got {value:?}."
+            "{CONFIG_KEY}: 'duration_seconds' must be between {MIN_DURATION_SECONDS} and {MAX_DURATION_SECONDS} inclusive; got {raw:?}."
         )));
     }
     Ok(n as u32)
@@ -512,6 +519,14 @@ mod tests {
         assert!(err("region =r,audience=a").contains("unknown key \"region \""));
         assert_eq!(c.audience, "a,b=c");
         assert_eq!(c.duration_seconds, 900, "last wins");
+        // Last wins before the value checks, as in Confluent's parser.
+        let c = ok(
+            "region=r,audience=a,duration_seconds=5,duration_seconds=600,\
+                    signing_algorithm=es384,signing_algorithm=RS256,aws_debug=x,aws_debug=CONSOLE",
+        );
+        assert_eq!(c.duration_seconds, 600);
+        assert_eq!(c.signing_algorithm, SigningAlgorithm::Rs256);
+        assert_eq!(c.aws_debug, AwsDebug::Console);
         assert_eq!(
             ok("region=r,audience=x\\ ").audience,
             "x",
@@ -545,6 +560,26 @@ mod tests {
         assert!(err(&long).contains("1 to 1000"));
         let tags: String = (0..51).map(|i| format!(",tag_t{i}=v")).collect();
         assert!(err(&format!("region=r,audience=a{tags}")).contains("at most 50"));
+    }
+
+    #[test]
+    fn a_later_duplicate_replaces_an_invalid_value() {
+        // Range and allowed values are checked on the value that wins, as
+        // Confluent's parser does; syntax is checked on every occurrence.
+        let c = ok(
+            "region=r,audience=a,duration_seconds=5,duration_seconds=600,signing_algorithm=es384,\
+                    signing_algorithm=RS256,aws_debug=verbose,aws_debug=none",
+        );
+        assert_eq!(c.duration_seconds, 600);
+        assert_eq!(c.signing_algorithm, SigningAlgorithm::Rs256);
+        assert!(
+            err("region=r,audience=a,duration_seconds=x,duration_seconds=600")
+                .contains("must be an integer")
+        );
+        assert!(
+            err("region=r,audience=a,duration_seconds=600,duration_seconds=5")
+                .contains("between 60 and 3600")
+        );
     }
 
     #[test]
