@@ -9,7 +9,7 @@ PY := $(PY_VENV)/bin/python
 PY_WHEELS := build/wheels
 PY_STAMP := $(PY_WHEELS)/.built
 PY_SOURCES := $(wildcard src/*.rs src/ffi/*.rs python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
-PY_DEPS := "maturin>=1.7,<2" pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
+PY_DEPS := "maturin>=1.7,<2" ziglang pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
 PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 \
   AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user
 
@@ -19,13 +19,17 @@ $(PY_VENV)/.deps:
 	$(PY) -m pip install -q $(PY_DEPS)
 	touch $@
 
-# manylinux2014 first; on a build host whose glibc is newer than 2.17 the
-# audit refuses it and we take the tag maturin finds (see docs/python.md).
+# manylinux2014 (glibc 2.17) by linking with zig (PyPI package ziglang),
+# in its own target dir so the C dependencies built with zig cc never mix
+# with the shared target/. If that fails, the host's own tag (docs/python.md).
+PY_ZIG_TARGET := $(ROOT)/build/zig-target
 $(PY_STAMP): $(PY_VENV)/.deps $(PY_SOURCES)
 	@mkdir -p $(PY_WHEELS)
 	rm -f $(PY_WHEELS)/kafka_iam_oauth-*.whl
-	$(PY_VENV)/bin/maturin build --release --strip --compatibility manylinux2014 -o $(PY_WHEELS) \
-	  || $(PY_VENV)/bin/maturin build --release --strip -o $(PY_WHEELS)
+	PATH="$(abspath $(PY_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(PY_ZIG_TARGET) \
+	  $(PY_VENV)/bin/maturin build --release --strip --zig --compatibility manylinux2014 -o $(PY_WHEELS) \
+	  || { echo "python-wheel: manylinux2014 via zig failed; building for this host's glibc" >&2; \
+	       $(PY_VENV)/bin/maturin build --release --strip -o $(PY_WHEELS); }
 	$(PY) -m pip install -q --force-reinstall --no-deps $(PY_WHEELS)/kafka_iam_oauth-*.whl
 	touch $@
 

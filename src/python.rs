@@ -132,6 +132,51 @@ fn log(py: Python<'_>, level: &str, msg: &str) {
     })();
 }
 
+/// Forwards the core's `tracing` events (target `kafka_iam_oauth`) to
+/// Python's `logging` logger `kafka_iam_oauth`. Installed as the global
+/// subscriber only when the process has none.
+struct PyLogSubscriber;
+
+struct MessageVisitor(String);
+
+impl tracing::field::Visit for MessageVisitor {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write;
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+}
+
+impl tracing::Subscriber for PyLogSubscriber {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target().starts_with("kafka_iam_oauth") && *metadata.level() <= tracing::Level::INFO
+    }
+    fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut v = MessageVisitor(String::new());
+        event.record(&mut v);
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            _ => "info",
+        };
+        // SAFETY: a plain query of the interpreter state.
+        if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+            return;
+        }
+        Python::with_gil(|py| log(py, level, &v.0));
+    }
+    fn enter(&self, _span: &tracing::span::Id) {}
+    fn exit(&self, _span: &tracing::span::Id) {}
+}
+
 fn json_to_py(py: Python<'_>, v: &Value) -> PyResult<PyObject> {
     Ok(match v {
         Value::Null => py.None(),
@@ -344,8 +389,11 @@ fn provider_for(config: &str) -> Result<Provider, Error> {
 /// confluent-kafka's `oauth_cb`: `(token, expiry_epoch_seconds, principal, extensions)`.
 #[pyfunction]
 fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>> {
-    let owned = config.to_string();
-    let result = py.allow_threads(move || provider_for(&owned).and_then(|p| p.token()));
+    // Warm path: a map lookup and a lock-free cache read, GIL kept.
+    let result = provider_for(config).and_then(|p| match p.cached_token() {
+        Some(tok) => Ok(tok),
+        None => py.allow_threads(move || p.token()),
+    });
     match result {
         Ok(tok) => {
             let ext = extensions_dict(py, &tok)?;
@@ -358,10 +406,7 @@ fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>>
                 .into_pyobject(py)
         }
         Err(e) => {
-            let code = e
-                .aws_code()
-                .map(|c| format!(" [{c}]"))
-                .unwrap_or_default();
+            let code = e.aws_code().map(|c| format!(" [{c}]")).unwrap_or_default();
             log(
                 py,
                 "error",
@@ -393,6 +438,7 @@ fn parse_config<'py>(
 #[pyo3(name = "_native")]
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    let _ = tracing::subscriber::set_global_default(PyLogSubscriber);
     let ex = exceptions(py)?;
     m.add("Error", ex.base.clone_ref(py))?;
     m.add("ConfigError", ex.config.clone_ref(py))?;

@@ -1,6 +1,7 @@
 """Config, STS, credential and timeout errors: the documented exceptions with
 their messages, and the reason in the `kafka_iam_oauth` log."""
 import logging
+import time
 import os
 import subprocess
 import sys
@@ -114,3 +115,17 @@ def test_missing_credentials_raise_credentials_error(tmp_path):
     assert "CredentialsError:" in out.stdout, out.stdout + out.stderr
     assert "LOG kafka_iam_oauth" in out.stdout
     assert issubclass(CredentialsError, Error)
+
+
+def test_rust_side_logs_reach_the_python_logger(caplog, emulator_reset):
+    caplog.set_level(logging.WARNING, logger="kafka_iam_oauth")
+    emulator("/_emulator/policy", {"federation_enabled": False})
+    with pytest.raises(StsError):
+        kafka_iam_oauth.Provider(fresh_config("rustlog")).token()
+    # Provider.token() logs nothing itself: this record comes from the core
+    deadline = time.time() + 5
+    while time.time() < deadline and not any(
+            "token mint failed" in r.getMessage() for r in caplog.records):
+        time.sleep(0.05)
+    recs = [r for r in caplog.records if r.name == "kafka_iam_oauth" and "token mint failed" in r.getMessage()]
+    assert recs and recs[0].levelno == logging.WARNING
