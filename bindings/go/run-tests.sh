@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The Go suite (called by `make test-go` with the harness env loaded and
+# CGO_LDFLAGS pointing at the Rust library): gofmt + vet, every test under
+# the race detector against the static library (unit tests against a
+# private emulator, end-to-end tests through confluent-kafka-go against the
+# broker), the link test against the shared library (-tags dynamic,
+# pkg-config), and a build of examples/go. Prints one summary line.
+set -uo pipefail
+cd "$(dirname "$0")"
+logs=$(mkdir -p ../../build/go/logs && cd ../../build/go/logs && pwd)
+bin=$(mkdir -p ../../build/go/bin && cd ../../build/go/bin && pwd)
+export AWS_EC2_METADATA_DISABLED=true
+failed=0
+step() { # name, command...
+  local name=$1; shift
+  if ! "$@" >"$logs/$name.log" 2>&1; then
+    echo "Go: $name failed:"; tail -n 40 "$logs/$name.log"; failed=$((failed + 1))
+  fi
+}
+
+unformatted=$(gofmt -l . ../../examples/go)
+if [ -n "$unformatted" ]; then echo "Go: not gofmt-formatted: $unformatted"; failed=$((failed + 1)); fi
+step vet go vet ./...
+(cd ../../examples/go && go vet ./... && go build -o "$bin/" ./...) >"$logs/examples.log" 2>&1 ||
+  { echo "Go: examples/go does not build:"; tail -n 20 "$logs/examples.log"; failed=$((failed + 1)); }
+
+# Static library (the default), race detector on, every test.
+go test -race -count=1 -v -timeout "${GO_TEST_TIMEOUT:-12m}" ./... >"$logs/test-static.log" 2>&1
+static_rc=$?
+# Shared library through pkg-config: the unit tests that prove linking and use.
+go test -tags dynamic -race -count=1 -v -run 'TestLinkModeIsTheOneBuilt|TestVersionMatchesTheHeader|TestTokenIsAJWTForTheIAMPrincipal' . \
+  >"$logs/test-dynamic.log" 2>&1
+dynamic_rc=$?
+
+passed=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" | grep -c '^--- PASS')
+fails=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" | grep -c '^--- FAIL')
+grep -h -E '^(ok|FAIL|---) ' "$logs/test-static.log" "$logs/test-dynamic.log" | grep -v -- '--- PASS'
+grep -h 'produced .* messages over' "$logs/test-static.log" || true
+if [ $static_rc -ne 0 ] || [ $dynamic_rc -ne 0 ]; then
+  [ "$fails" -gt 0 ] || fails=1 # a build failure or a panic outside a test
+  grep -h -B2 -A30 -E '^(--- FAIL|panic:|FAIL	|# )' "$logs/test-static.log" "$logs/test-dynamic.log" | grep -v '^%' | head -n 80
+fi
+fails=$((fails + failed))
+echo "Go: $passed passed, $fails failed (go test -race; static and -tags dynamic; logs in build/go/logs)"
+[ "$fails" -eq 0 ] && [ "$passed" -gt 0 ]
