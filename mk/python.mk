@@ -45,3 +45,16 @@ demo-python: $(PY_STAMP)
 	  $(PY) examples/python/produce_consume.py
 
 .PHONY: python-wheel test-python demo-python
+
+# Side-by-side oauth_cb benchmark (ours, confluent-kafka's [oauthbearer-aws]
+# extra, the Aiven guide's boto3 function); part of `make bench`.
+$(PY_VENV)/.bench-deps: $(PY_VENV)/.deps
+	$(PY) -m pip install -q "confluent-kafka[oauthbearer-aws]>=2.15"
+	touch $@
+
+bench-python: $(PY_STAMP) $(PY_VENV)/.bench-deps
+	cargo build -q -p kafka-iam-oauth-emulator
+	env -u KIO_EMULATOR_URL $(PY) tests/python/bench_oauth_cb.py
+
+bench: bench-python
+.PHONY: bench-python
