@@ -152,7 +152,8 @@ impl tracing::field::Visit for MessageVisitor {
 
 impl tracing::Subscriber for PyLogSubscriber {
     fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.target().starts_with("kafka_iam_oauth") && *metadata.level() <= tracing::Level::INFO
+        metadata.target().starts_with("kafka_iam_oauth")
+            && *metadata.level() <= tracing::Level::INFO
     }
     fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
         tracing::span::Id::from_u64(1)
