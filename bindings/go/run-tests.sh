@@ -7,7 +7,10 @@
 # pkg-config), and a build of examples/go. Prints one summary line.
 set -uo pipefail
 cd "$(dirname "$0")"
-logs=$(mkdir -p ../../build/go/logs && cd ../../build/go/logs && pwd)
+# One log directory per harness run dir, so suites run at once in this tree
+# (each with its own KIO_RUN_DIR) do not write over each other's logs.
+tag=$(basename "${KIO_RUN_DIR:-harness}" | tr -c 'A-Za-z0-9_\n-' '_')
+logs=$(mkdir -p "../../build/go/logs/$tag" && cd "../../build/go/logs/$tag" && pwd)
 bin=$(mkdir -p ../../build/go/bin && cd ../../build/go/bin && pwd)
 export AWS_EC2_METADATA_DISABLED=true
 failed=0
@@ -18,19 +21,23 @@ step() { # name, command...
   fi
 }
 
+# Static library (the default), race detector on, every test. It runs in the
+# background: the long end-to-end test mostly waits, so the checks below
+# build meanwhile.
+go test -race -count=1 -v -timeout "${GO_TEST_TIMEOUT:-12m}" ./... >"$logs/test-static.log" 2>&1 &
+static_pid=$!
+
 unformatted=$(gofmt -l . ../../examples/go)
 if [ -n "$unformatted" ]; then echo "Go: not gofmt-formatted: $unformatted"; failed=$((failed + 1)); fi
 step vet go vet ./...
 (cd ../../examples/go && go vet ./... && go build -o "$bin/" ./...) >"$logs/examples.log" 2>&1 ||
   { echo "Go: examples/go does not build:"; tail -n 20 "$logs/examples.log"; failed=$((failed + 1)); }
-
-# Static library (the default), race detector on, every test.
-go test -race -count=1 -v -timeout "${GO_TEST_TIMEOUT:-12m}" ./... >"$logs/test-static.log" 2>&1
-static_rc=$?
 # Shared library through pkg-config: the unit tests that prove linking and use.
 go test -tags dynamic -race -count=1 -v -run 'TestLinkModeIsTheOneBuilt|TestVersionMatchesTheHeader|TestTokenIsAJWTForTheIAMPrincipal' . \
   >"$logs/test-dynamic.log" 2>&1
 dynamic_rc=$?
+wait $static_pid
+static_rc=$?
 
 passed=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" | grep -c '^--- PASS')
 fails=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" | grep -c '^--- FAIL')
@@ -41,5 +48,5 @@ if [ $static_rc -ne 0 ] || [ $dynamic_rc -ne 0 ]; then
   grep -h -B2 -A30 -E '^(--- FAIL|panic:|FAIL	|# )' "$logs/test-static.log" "$logs/test-dynamic.log" | grep -v '^%' | head -n 80
 fi
 fails=$((fails + failed))
-echo "Go: $passed passed, $fails failed (go test -race; static and -tags dynamic; logs in build/go/logs)"
+echo "Go: $passed passed, $fails failed (go test -race; static and -tags dynamic; logs in build/go/logs/$tag)"
 [ "$fails" -eq 0 ] && [ "$passed" -gt 0 ]
