@@ -120,8 +120,15 @@ func (p *Provider) token(ctx context.Context, timeoutMs uint32) (Token, error) {
 	runtime.KeepAlive(p)
 	if st != C.KAFKA_IAM_OAUTH_OK {
 		e := takeError(st, cerr)
-		if e.Code == CodeTimeout && ctx.Err() != nil {
-			e.cause = ctx.Err()
+		if e.Code == CodeTimeout {
+			// The library's timeout is the context's deadline; the two clocks
+			// can disagree by a moment, so let the context catch up.
+			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < 50*time.Millisecond {
+				<-ctx.Done()
+			}
+			if ctx.Err() != nil {
+				e.cause = ctx.Err()
+			}
 		}
 		return Token{}, e
 	}
