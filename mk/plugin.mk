@@ -1,20 +1,28 @@
-# The librdkafka plugin: kcat, a config-only C program and confluent-kafka-python
-# load libkafka_iam_oauth.so by configuration alone.
+# The librdkafka plugin (src/plugin.rs, docs/plugin.md): kcat, config-only C
+# programs (Debian's librdkafka 2.0.2 and the 2.16 bundled in
+# confluent-kafka's wheel) and confluent-kafka-python load
+# libkafka_iam_oauth.so by configuration alone (tests/plugin/run.sh).
+# Uses CKAFKA_VENV, CKAFKA_FIND_LIB and c-lib from mk/c.mk.
 TEST_SUITES += test-plugin
 PLUGIN_BUILD := build/plugin
+PLUGIN_SO := $(CARGO_TARGET_DIR)/debug/libkafka_iam_oauth.so
 
-$(PLUGIN_BUILD)/config_only_client: tests/plugin/config_only_client.c
+$(PLUGIN_BUILD)/config_only_client_debian: tests/plugin/config_only_client.c
 	@mkdir -p $(PLUGIN_BUILD)
-	gcc -Wall -Wextra -Werror -g $< -o $@ -lrdkafka
+	gcc $(C_WARN) -g $< -o $@ -lrdkafka
 
-# confluent-kafka from PyPI (its wheel bundles librdkafka 2.x).
-$(PLUGIN_BUILD)/venv/.done:
+$(PLUGIN_BUILD)/config_only_client_bundled: tests/plugin/config_only_client.c $(CKAFKA_VENV)/.done
 	@mkdir -p $(PLUGIN_BUILD)
-	python3 -m venv $(PLUGIN_BUILD)/venv
-	$(PLUGIN_BUILD)/venv/bin/pip install -q confluent-kafka==$(CKAFKA_WHEEL_VERSION)
-	touch $@
+	@$(CKAFKA_FIND_LIB); set -x; gcc $(C_WARN) -g $< -o $@ "$$lib" -Wl,-rpath,"$$(dirname "$$lib")"
 
-test-plugin: $(PLUGIN_BUILD)/config_only_client $(PLUGIN_BUILD)/venv/.done
-	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && ./tests/plugin/run.sh
+$(PLUGIN_BUILD)/no_rdkafka_host: tests/plugin/no_rdkafka_host.c tests/c/check.h
+	@mkdir -p $(PLUGIN_BUILD)
+	gcc $(C_WARN) -g $< -o $@ -ldl
 
-.PHONY: test-plugin
+PLUGIN_BINARIES := $(addprefix $(PLUGIN_BUILD)/,config_only_client_debian config_only_client_bundled no_rdkafka_host)
+plugin-binaries: $(PLUGIN_BINARIES) | c-lib
+
+test-plugin: plugin-binaries $(CKAFKA_VENV)/.done
+	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && ./tests/plugin/run.sh "$(abspath $(PLUGIN_SO))"
+
+.PHONY: plugin-binaries test-plugin

@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is there already.
 set -euo pipefail
 need=()
-for pkg in librdkafka-dev kcat pkg-config valgrind openssl curl libssl-dev; do
+for pkg in librdkafka-dev kcat pkg-config valgrind openssl curl libssl-dev python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -92,33 +92,39 @@ fn resolve() -> Result<Rdkafka, String> {
             h
         }
     };
-    macro_rules! sym {
-        ($name:literal) => {{
-            // SAFETY: the symbol has the C signature of the field it is stored in
-            // (librdkafka's public API).
-            let p = unsafe { libc::dlsym(handle, concat!($name, "\0").as_ptr().cast()) };
-            if p.is_null() {
-                return Err(format!(
-                    "kafka-iam-oauth plugin: this librdkafka lacks {} (librdkafka 1.9 or newer is needed)",
-                    $name
-                ));
-            }
-            unsafe { std::mem::transmute::<*mut c_void, _>(p) }
-        }};
-    }
+    // SAFETY (every `sym` below): each field's type is the C signature of
+    // the librdkafka function of that name (librdkafka's public API).
     Ok(Rdkafka {
-        conf_get: sym!("rd_kafka_conf_get"),
-        set_refresh_cb: sym!("rd_kafka_conf_set_oauthbearer_token_refresh_cb"),
-        enable_sasl_queue: sym!("rd_kafka_conf_enable_sasl_queue"),
-        add_on_new: sym!("rd_kafka_conf_interceptor_add_on_new"),
-        add_on_thread_start: sym!("rd_kafka_interceptor_add_on_thread_start"),
-        add_on_conf_set: sym!("rd_kafka_conf_interceptor_add_on_conf_set"),
-        background_enable: sym!("rd_kafka_sasl_background_callbacks_enable"),
-        error_destroy: sym!("rd_kafka_error_destroy"),
-        rk_conf: sym!("rd_kafka_conf"),
-        set_token: sym!("rd_kafka_oauthbearer_set_token"),
-        set_token_failure: sym!("rd_kafka_oauthbearer_set_token_failure"),
+        conf_get: unsafe { sym(handle, c"rd_kafka_conf_get")? },
+        set_refresh_cb: unsafe { sym(handle, c"rd_kafka_conf_set_oauthbearer_token_refresh_cb")? },
+        enable_sasl_queue: unsafe { sym(handle, c"rd_kafka_conf_enable_sasl_queue")? },
+        add_on_new: unsafe { sym(handle, c"rd_kafka_conf_interceptor_add_on_new")? },
+        add_on_thread_start: unsafe { sym(handle, c"rd_kafka_interceptor_add_on_thread_start")? },
+        add_on_conf_set: unsafe { sym(handle, c"rd_kafka_conf_interceptor_add_on_conf_set")? },
+        background_enable: unsafe { sym(handle, c"rd_kafka_sasl_background_callbacks_enable")? },
+        error_destroy: unsafe { sym(handle, c"rd_kafka_error_destroy")? },
+        rk_conf: unsafe { sym(handle, c"rd_kafka_conf")? },
+        set_token: unsafe { sym(handle, c"rd_kafka_oauthbearer_set_token")? },
+        set_token_failure: unsafe { sym(handle, c"rd_kafka_oauthbearer_set_token_failure")? },
     })
+}
+
+/// Looks up `name` in `handle`.
+///
+/// # Safety
+/// `T` must be the function pointer type of the C function `name`.
+unsafe fn sym<T: Copy>(handle: *mut c_void, name: &CStr) -> Result<T, String> {
+    assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<*mut c_void>());
+    // SAFETY: dlsym with a valid handle and C string.
+    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    if p.is_null() {
+        return Err(format!(
+            "kafka-iam-oauth plugin: this librdkafka lacks {} (librdkafka 1.9 or newer is needed)",
+            name.to_string_lossy()
+        ));
+    }
+    // SAFETY: the caller names the symbol's true type; sizes checked above.
+    Ok(unsafe { std::mem::transmute_copy::<*mut c_void, T>(&p) })
 }
 
 /// Path of the librdkafka shared object loaded in this process.
@@ -136,7 +142,9 @@ fn loaded_librdkafka() -> Option<CString> {
         // SAFETY: dlpi_name is a NUL-terminated path.
         let name = unsafe { CStr::from_ptr(info.dlpi_name) };
         let base = name.to_bytes().rsplit(|b| *b == b'/').next().unwrap_or(&[]);
-        if base.starts_with(b"librdkafka") && base.windows(3).any(|w| w == b".so") {
+        // librdkafka.so.1, or a wheel's librdkafka-<hash>.so.1; not librdkafka++.
+        let rest = base.strip_prefix(b"librdkafka").unwrap_or(b"+");
+        if matches!(rest.first(), Some(b'.' | b'-')) && rest.windows(3).any(|w| w == b".so") {
             *found = Some(name.to_owned());
             return 1;
         }
@@ -161,10 +169,16 @@ fn write_errstr(errstr: *mut c_char, size: usize, message: &str) {
     }
 }
 
-/// Reads a string property, `None` when unset or empty.
+/// Reads a string property whole, `None` when unset, empty or unknown to
+/// this librdkafka.
 fn conf_str(rd: &Rdkafka, conf: *const Conf, name: &CStr) -> Option<String> {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut size = buf.len();
+    let mut size = 0usize;
+    // SAFETY: a NULL destination only asks for the size (NUL included).
+    let res = unsafe { (rd.conf_get)(conf, name.as_ptr(), ptr::null_mut(), &mut size) };
+    if res != CONF_OK || size <= 1 {
+        return None;
+    }
+    let mut buf = vec![0u8; size];
     // SAFETY: buffer and size describe writable memory.
     let res = unsafe { (rd.conf_get)(conf, name.as_ptr(), buf.as_mut_ptr().cast(), &mut size) };
     if res != CONF_OK {
@@ -233,8 +247,10 @@ unsafe extern "C" fn refresh_cb(rk: *mut Rk, _config: *const c_char, _opaque: *m
     unsafe { (rd.set_token_failure)(rk, c.as_ptr()) };
 }
 
-/// Validates `sasl.oauthbearer.config` as it is set after the plugin was
-/// loaded, so a bad value fails `rd_kafka_conf_set` with our message.
+/// Validates `sasl.oauthbearer.config` and `sasl.oauthbearer.extensions` as
+/// they are set after the plugin was loaded, so a bad value fails
+/// `rd_kafka_conf_set` with our message. Returns "unknown" otherwise, so
+/// librdkafka stores the value as usual.
 unsafe extern "C" fn on_conf_set(
     _conf: *mut Conf,
     name: *const c_char,
@@ -249,15 +265,20 @@ unsafe extern "C" fn on_conf_set(
         }
         // SAFETY: librdkafka passes NUL-terminated strings.
         let (name, value) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(value)) };
-        if name.to_bytes() != b"sasl.oauthbearer.config" {
+        let name = name.to_bytes();
+        if name != b"sasl.oauthbearer.config" && name != b"sasl.oauthbearer.extensions" {
             return Ok(());
         }
-        let value = value.to_str().map_err(|_| {
-            "kafka-iam-oauth plugin: sasl.oauthbearer.config is not UTF-8".to_string()
-        })?;
-        crate::config::Config::parse(value, "")
-            .map(|_| ())
-            .map_err(|e| format!("kafka-iam-oauth plugin: {e}"))
+        let name = String::from_utf8_lossy(name);
+        let value = value
+            .to_str()
+            .map_err(|_| format!("kafka-iam-oauth plugin: {name} is not UTF-8"))?;
+        let checked = if name == "sasl.oauthbearer.config" {
+            crate::config::Config::parse(value, "").map(|_| ())
+        } else {
+            crate::config::parse_extensions(value).map(|_| ())
+        };
+        checked.map_err(|e| format!("kafka-iam-oauth plugin: {e}"))
     }));
     match result {
         Ok(Ok(())) => CONF_UNKNOWN,
@@ -384,9 +405,13 @@ pub unsafe extern "C" fn conf_init(
                 ));
             }
         }
-        // A config set before plugin.library.paths is checked now.
+        // Settings made before plugin.library.paths are checked now.
         if let Some(config) = conf_str(rd, conf, c"sasl.oauthbearer.config") {
             crate::config::Config::parse(&config, "")
+                .map_err(|e| format!("kafka-iam-oauth plugin: {e}"))?;
+        }
+        if let Some(extensions) = conf_str(rd, conf, c"sasl.oauthbearer.extensions") {
+            crate::config::parse_extensions(&extensions)
                 .map_err(|e| format!("kafka-iam-oauth plugin: {e}"))?;
         }
         Ok(())

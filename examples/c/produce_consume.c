@@ -1,7 +1,8 @@
 /* Example: a librdkafka producer and consumer authenticated as an AWS IAM
  * principal through kafka-iam-oauth. Reads the broker and emulator addresses
  * from the environment (harness/.run/env.sh, as `make demo` sets them).
- * Build: gcc produce_consume.c -I../../include -lkafka_iam_oauth -lrdkafka */
+ * Build: gcc produce_consume.c -I../../include -lkafka_iam_oauth -lrdkafka
+ * (make demo-c builds and runs it against the local harness). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@ int main(void) {
     kafka_iam_oauth_provider_free(provider);
 
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, client_conf(oauth), errstr, sizeof errstr);
+    if (!producer) {
+        fprintf(stderr, "producer: %s\n", errstr);
+        return 1;
+    }
     long run = (long)time(NULL);
     for (int i = 0; i < 5; i++) {
         snprintf(msg, sizeof msg, "c-demo-%ld-%d", run, i);
@@ -67,6 +72,10 @@ int main(void) {
     rd_kafka_conf_set(cconf, "group.id", need("KIO_GROUP"), errstr, sizeof errstr);
     rd_kafka_conf_set(cconf, "auto.offset.reset", "earliest", errstr, sizeof errstr);
     rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof errstr);
+    if (!consumer) {
+        fprintf(stderr, "consumer: %s\n", errstr);
+        return 1;
+    }
     rd_kafka_poll_set_consumer(consumer);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, need("KIO_TOPIC"), RD_KAFKA_PARTITION_UA);

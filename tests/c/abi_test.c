@@ -1,6 +1,9 @@
 /* C ABI tests: bad input gets a status and a readable message, nothing
  * crashes, _free(NULL) is a no-op, the version macros match the library,
- * and a real token comes from the emulator ($KIO_EMULATOR_URL). */
+ * real tokens come from the emulator ($KIO_EMULATOR_URL), and each failure
+ * class (credentials, STS, timeout) has its status and message.
+ * Run with no AWS key variables and AWS_SHARED_CREDENTIALS_FILE holding the
+ * profiles kio-user, kio-noacl and kio-unknown (tests/c/run.sh writes it). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,20 +70,41 @@ static void test_bad_input(void) {
               strstr(msg, "unknown key"), "%s", msg);
     CHECK(new_provider("region=r,audience=a", "auth=x", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_CONFIG &&
               strstr(msg, "reserved"), "%s", msg);
+    CHECK(new_provider("region=r,audience=a", "key=\xc3\x28", &p, msg, sizeof msg) ==
+              KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT && strstr(msg, "UTF-8"), "extensions not UTF-8: %s", msg);
+    char *bigext = malloc(huge + 1);
+    memset(bigext, 'b', huge);
+    memcpy(bigext, "key=", 4);
+    bigext[huge] = 0;
+    CHECK(new_provider("region=r,audience=a", bigext, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT &&
+              strstr(msg, "longer than"), "oversized extensions: %s", msg);
+    free(bigext);
+    CHECK(new_provider("region=r,audience=a,signing_algorithm=HS256", NULL, &p, msg, sizeof msg) ==
+              KAFKA_IAM_OAUTH_ERR_CONFIG && strstr(msg, "signing_algorithm"), "%s", msg);
+    CHECK(new_provider("region=r,audience=a", "", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK && p, "empty extensions");
+    kafka_iam_oauth_provider_free(p);
+    p = NULL;
     CHECK(p == NULL, "no provider written on failure");
     /* A failing call without error_out still returns its status. */
     CHECK(kafka_iam_oauth_provider_new("nonsense", NULL, &p, NULL) == KAFKA_IAM_OAUTH_ERR_CONFIG, "no error_out");
     const kafka_iam_oauth_token *t = NULL;
     kafka_iam_oauth_error *err = NULL;
-    CHECK(kafka_iam_oauth_provider_token(NULL, 0, &t, &err) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "NULL provider");
+    CHECK(kafka_iam_oauth_provider_token(NULL, 0, &t, &err) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT &&
+              kafka_iam_oauth_error_status(err) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "NULL provider");
     kafka_iam_oauth_error_free(err);
+    err = NULL;
+    new_provider("region=r,audience=a", NULL, &p, msg, sizeof msg);
+    CHECK(kafka_iam_oauth_provider_token(p, 0, NULL, &err) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "NULL token_out");
+    CHECK(t == NULL, "nothing written");
+    kafka_iam_oauth_error_free(err);
+    kafka_iam_oauth_provider_free(p);
 }
 
 static void test_token(const char *emulator) {
     char config[512], msg[2048];
     kafka_iam_oauth_provider *p = NULL;
-    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-test,duration_seconds=600,sts_endpoint=%s",
-             emulator);
+    snprintf(config, sizeof config,
+             "region=eu-west-1,audience=c-abi-test,duration_seconds=600,profile=kio-user,sts_endpoint=%s", emulator);
     CHECK(new_provider(config, "logicalCluster=lkc-1", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
     if (!p) return;
     const kafka_iam_oauth_token *t = NULL;
@@ -114,14 +138,85 @@ static void test_token(const char *emulator) {
     kafka_iam_oauth_provider_free(p);
 }
 
+/* Another configuration (profile) is another cache entry: another token,
+ * another principal. */
+static void test_second_principal(const char *emulator) {
+    char config[512], msg[2048];
+    kafka_iam_oauth_provider *p = NULL;
+    const kafka_iam_oauth_token *t = NULL;
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-test,profile=kio-noacl,sts_endpoint=%s",
+             emulator);
+    CHECK(new_provider(config, NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
+    CHECK(kafka_iam_oauth_provider_token(p, 10000, &t, NULL) == KAFKA_IAM_OAUTH_OK && t &&
+              strcmp(kafka_iam_oauth_token_principal(t), "arn:aws:iam::123456789012:user/no-acl-user") == 0,
+          "no-acl-user's token");
+    size_t n = 99;
+    CHECK(t && kafka_iam_oauth_token_extensions(t, &n) == NULL && n == 0, "no extensions: NULL, %zu", n);
+    kafka_iam_oauth_token_free(t);
+    kafka_iam_oauth_provider_free(p);
+}
+
+/* Each failure class has its status, and a message that says what to do. */
+static void test_failures(const char *emulator) {
+    char config[512], msg[2048];
+    kafka_iam_oauth_provider *p = NULL;
+    const kafka_iam_oauth_token *t = NULL;
+    kafka_iam_oauth_error *err = NULL;
+
+    /* No key variables and no default profile: nothing in the chain. */
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-nocreds,sts_endpoint=%s", emulator);
+    new_provider(config, NULL, &p, msg, sizeof msg);
+    kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
+    CHECK(st == KAFKA_IAM_OAUTH_ERR_CREDENTIALS && strstr(kafka_iam_oauth_error_message(err), "AWS_ACCESS_KEY_ID") &&
+              kafka_iam_oauth_error_aws_code(err) == NULL,
+          "%d %s", st, kafka_iam_oauth_error_message(err));
+    kafka_iam_oauth_error_free(err);
+    kafka_iam_oauth_provider_free(p);
+    err = NULL;
+
+    /* A key STS does not know: the AWS error code comes through, the
+     * secret key does not. */
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-unknown,profile=kio-unknown,sts_endpoint=%s",
+             emulator);
+    new_provider(config, NULL, &p, msg, sizeof msg);
+    st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
+    const char *code = kafka_iam_oauth_error_aws_code(err);
+    CHECK(st == KAFKA_IAM_OAUTH_ERR_STS && code && strcmp(code, "InvalidClientTokenId") == 0, "%d %s %s", st,
+          code ? code : "(no code)", kafka_iam_oauth_error_message(err));
+    CHECK(!strstr(kafka_iam_oauth_error_message(err), "unknown-secret"), "no secret in the message");
+    kafka_iam_oauth_error_free(err);
+    kafka_iam_oauth_provider_free(p);
+    err = NULL;
+
+    /* The emulator answers the next call after 3 s: a 300 ms wait times out. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{\"latency_ms\":3000,\"count\":1}' "
+             "%s/_emulator/faults",
+             emulator);
+    CHECK(system(cmd) == 0, "latency fault");
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-slow,profile=kio-user,sts_endpoint=%s", emulator);
+    new_provider(config, NULL, &p, msg, sizeof msg);
+    st = kafka_iam_oauth_provider_token(p, 300, &t, &err);
+    CHECK(st == KAFKA_IAM_OAUTH_ERR_TIMEOUT && t == NULL, "%d %s", st, kafka_iam_oauth_error_message(err));
+    kafka_iam_oauth_error_free(err);
+    err = NULL;
+    /* The mint goes on in the background; a patient caller gets the token. */
+    CHECK(kafka_iam_oauth_provider_token(p, 20000, &t, &err) == KAFKA_IAM_OAUTH_OK && t, "%s",
+          kafka_iam_oauth_error_message(err));
+    kafka_iam_oauth_error_free(err);
+    kafka_iam_oauth_token_free(t);
+    kafka_iam_oauth_provider_free(p);
+}
+
 static void test_sts_error(const char *emulator) {
     /* Nothing listens on port 9: an unreachable endpoint is an STS error
      * with a readable message, after retries. */
     char msg[2048];
     kafka_iam_oauth_provider *p = NULL;
     (void)emulator;
-    new_provider("region=eu-west-1,audience=c-unreachable,sts_endpoint=http://127.0.0.1:9", NULL, &p, msg,
-                 sizeof msg);
+    new_provider("region=eu-west-1,audience=c-unreachable,profile=kio-user,sts_endpoint=http://127.0.0.1:9", NULL, &p,
+                 msg, sizeof msg);
     const kafka_iam_oauth_token *t = NULL;
     kafka_iam_oauth_error *err = NULL;
     kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
@@ -139,6 +234,8 @@ int main(void) {
     test_bad_input();
     if (emulator) {
         test_token(emulator);
+        test_second_principal(emulator);
+        test_failures(emulator);
         test_sts_error(emulator);
     } else {
         CHECK(emulator != NULL, "KIO_EMULATOR_URL is not set: run under make test");

@@ -1,39 +1,90 @@
 #!/usr/bin/env bash
-# Plugin suite: kcat, a config-only C program and confluent-kafka-python load
-# libkafka_iam_oauth.so through plugin.library.paths, with the harness env.
+# The plugin suite, called by `make test-plugin` with the harness env loaded:
+# kcat, config-only C programs (Debian's librdkafka 2.0.2 and the wheel's
+# 2.16) and confluent-kafka-python load libkafka_iam_oauth.so through
+# plugin.library.paths. Usage: run.sh /abs/path/libkafka_iam_oauth.so
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-SO=$(pwd)/${CARGO_TARGET_DIR:-target}/debug/libkafka_iam_oauth.so
-[ -f "$SO" ] || SO=${CARGO_TARGET_DIR:-$(pwd)/target}/debug/libkafka_iam_oauth.so
+SO=${1:?path of libkafka_iam_oauth.so}
+: "${KIO_EMULATOR_URL:?source the harness env.sh first}"
 B=build/plugin
+mkdir -p $B/logs
+rm -f $B/logs/*.log
+
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
 export AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user
+creds=$(mktemp)
+trap 'rm -f "$creds"' EXIT
+printf '[kio-user]\naws_access_key_id = AKIAEMULATORUSER0001\naws_secret_access_key = emulator-secret-my-iam-user\n\n[kio-noacl]\naws_access_key_id = AKIAEMULATORUSER0002\naws_secret_access_key = emulator-secret-no-acl-user\n' >"$creds"
+
 GOOD="region=eu-west-1,audience=$KIO_AUDIENCE,sts_endpoint=$KIO_EMULATOR_URL"
-passed=0; failed=0
+passed=0; failed=0; n=0
 check() { # description, command...
   local what=$1; shift
-  if "$@" >$B/last.log 2>&1; then passed=$((passed + 1)); echo "ok   $what"
-  else failed=$((failed + 1)); echo "FAIL $what"; tail -n 15 $B/last.log; fi
+  n=$((n + 1)); local log=$B/logs/$n.log
+  if "$@" >"$log" 2>&1; then passed=$((passed + 1)); echo "plugin: ok   $what"
+  else failed=$((failed + 1)); echo "plugin: FAIL $what (log $log)"; tail -n 15 "$log" | cut -c1-300; fi
 }
+# Succeeds when the command fails and its output has the text.
+fails_with() { # text, command...
+  local text=$1 out; shift
+  out=$("$@" 2>&1 </dev/null) && { echo "unexpected success: $out"; return 1; }
+  echo "$out"
+  grep -qF -- "$text" <<<"$out"
+}
+
+# ---- kcat (Debian's package, librdkafka 2.0.2): only -X settings
 KCAT=(kcat -b "$KIO_BOOTSTRAP_SSL" -X security.protocol=SASL_SSL -X "ssl.ca.location=$KIO_CA_PEM"
       -X sasl.mechanisms=OAUTHBEARER -X "plugin.library.paths=$SO")
 msg="kcat-plugin-$(date +%s%N)"
 kcat_produce() { echo "$msg" | timeout 60 "${KCAT[@]}" -X "sasl.oauthbearer.config=$GOOD" -P -t "$KIO_TOPIC"; }
 kcat_consume() {
-  timeout 60 "${KCAT[@]}" -X "sasl.oauthbearer.config=$GOOD" -C -G "$KIO_GROUP" "$KIO_TOPIC" -o beginning -e 2>/dev/null |
-    grep -qx "$msg"
+  timeout 60 "${KCAT[@]}" -X "sasl.oauthbearer.config=$GOOD" -C -G "$KIO_GROUP" "$KIO_TOPIC" -o beginning -e |
+    grep -qxF "$msg"
 }
-kcat_bad() { # config, expected text
-  ! timeout 30 "${KCAT[@]}" -X "sasl.oauthbearer.config=$1" -P -t "$KIO_TOPIC" </dev/null 2>$B/bad.log && grep -q "$2" $B/bad.log
+kcat_bad() { fails_with "$2" timeout 30 "${KCAT[@]}" -X "sasl.oauthbearer.config=$1" -P -t "$KIO_TOPIC"; }
+# No configuration at all: librdkafka reports our on_new message; the
+# metadata request then cannot authenticate.
+kcat_unconfigured() { fails_with "kafka-iam-oauth plugin: set sasl.oauthbearer.config" timeout 30 "${KCAT[@]}" -L -m 5; }
+kcat_bad_extensions() {
+  fails_with "extension key 'auth' is reserved" timeout 30 "${KCAT[@]}" -X "sasl.oauthbearer.config=$GOOD" \
+    -X sasl.oauthbearer.extensions=auth=x -L -m 5
 }
 check "kcat produces with only -X settings" kcat_produce
 check "kcat consumes it back in the group" kcat_consume
 check "kcat: missing region fails with our message" kcat_bad "audience=x" "'region' is required"
 check "kcat: bad duration fails with our message" kcat_bad "$GOOD,duration_seconds=5" "between 60 and 3600"
-check "a C program with no line of ours produces and consumes" $B/config_only_client \
-  "bootstrap.servers=$KIO_BOOTSTRAP_PLAINTEXT" security.protocol=SASL_PLAINTEXT sasl.mechanism=OAUTHBEARER \
-  "plugin.library.paths=$SO" "sasl.oauthbearer.config=$GOOD" "group.id=$KIO_GROUP" "topic=$KIO_TOPIC"
-check "confluent-kafka-python with plugin.library.paths and no oauth_cb" $B/venv/bin/python tests/plugin/python_plugin.py "$SO"
-grep -E '^(ok|FAIL) ' $B/last.log | sed 's/^/    python: /' || true
+check "kcat: no sasl.oauthbearer.config is reported, no crash" kcat_unconfigured
+check "kcat: a reserved extension key fails with our message" kcat_bad_extensions
+
+# ---- C programs with no line of ours, only configuration
+COMMON=("bootstrap.servers=$KIO_BOOTSTRAP_PLAINTEXT" security.protocol=SASL_PLAINTEXT sasl.mechanism=OAUTHBEARER
+        "group.id=$KIO_GROUP" "topic=$KIO_TOPIC")
+check "a C program with no line of ours produces and consumes (librdkafka 2.0.2)" \
+  timeout 120 $B/config_only_client_debian "${COMMON[@]}" "plugin.library.paths=$SO" "sasl.oauthbearer.config=$GOOD"
+check "the same program on the wheel's librdkafka 2.16, SASL_SSL" \
+  timeout 120 $B/config_only_client_bundled "bootstrap.servers=$KIO_BOOTSTRAP_SSL" security.protocol=SASL_SSL \
+  "ssl.ca.location=$KIO_CA_PEM" sasl.mechanism=OAUTHBEARER "group.id=$KIO_GROUP" "topic=$KIO_TOPIC" \
+  "plugin.library.paths=$SO" "sasl.oauthbearer.config=$GOOD"
+# librdkafka 2.15+: Confluent's own AWS settings, unchanged, plus the plugin.
+OIDC=(sasl.oauthbearer.method=oidc sasl.oauthbearer.metadata.authentication.type=aws_iam)
+check "librdkafka 2.16: sasl.oauthbearer.method=oidc + metadata.authentication.type=aws_iam work with the plugin" \
+  timeout 120 $B/config_only_client_bundled "${COMMON[@]}" "${OIDC[@]}" "sasl.oauthbearer.config=$GOOD" \
+  "plugin.library.paths=$SO"
+check "... and without the plugin the same settings get no token (librdkafka has no aws_iam flow)" \
+  fails_with "no token-refresh callback is registered" timeout 60 $B/config_only_client_bundled "${COMMON[@]}" \
+  "${OIDC[@]}" "sasl.oauthbearer.config=$GOOD" message.timeout.ms=5000 consume=0
+
+# ---- a host without librdkafka
+check "conf_init in a process without librdkafka fails with a message, no crash" \
+  $B/no_rdkafka_host "$SO"
+
+# ---- confluent-kafka-python (the wheel loads its librdkafka privately)
+check "confluent-kafka-python with plugin.library.paths and no oauth_cb" \
+  env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE="$creds" \
+  timeout 240 build/venv-plugin/bin/python tests/plugin/python_plugin.py "$SO"
+grep -hE '^(ok|FAIL) ' $B/logs/$n.log | sed 's/^/    python: /' | cut -c1-250
+
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
