@@ -5,6 +5,8 @@ SHELL := /bin/bash
 ROOT := $(abspath .)
 export CARGO_TARGET_DIR ?= $(ROOT)/target
 CBINDGEN_VERSION := 0.29.0
+# The crates that build libkafka_iam_oauth.so (with the plugin entry) and .a.
+C_LIB_PACKAGES := -p kafka-iam-oauth-cdylib -p kafka-iam-oauth-staticlib
 # Suites run by `make test`, in order; every mk/*.mk appends to these.
 TEST_SUITES := test-rust
 DEMOS :=
@@ -26,14 +28,14 @@ deps-cbindgen:
 # ---- build
 build:
 	cargo build --workspace --all-targets
-	@# the cdylib/staticlib the C and Go suites link
-	cargo build -p kafka-iam-oauth --lib
+	@# the shared and static C libraries the C, plugin and Go suites link
+	cargo build $(C_LIB_PACKAGES)
 
 header: deps-cbindgen
-	cbindgen --quiet --config cbindgen.toml --output include/kafka_iam_oauth.h .
+	cbindgen --quiet --config cbindgen.toml --output include/kafka_iam_oauth.h capi
 
 check-header: deps-cbindgen
-	@tmp=$$(mktemp); cbindgen --quiet --config cbindgen.toml --output $$tmp . && \
+	@tmp=$$(mktemp); cbindgen --quiet --config cbindgen.toml --output $$tmp capi && \
 	if ! diff -u include/kafka_iam_oauth.h $$tmp; then echo "include/kafka_iam_oauth.h is stale: run make header" >&2; rm -f $$tmp; exit 1; fi; \
 	rm -f $$tmp; echo "header: include/kafka_iam_oauth.h matches cbindgen output"
 
@@ -56,7 +58,7 @@ demo: deps build
 	./scripts/run-demo.sh $(DEMOS)
 
 bench: build
-	cargo bench -p kafka-iam-oauth --bench token
+	cargo bench -p kafka-iam-oauth-capi --bench token
 
 .PHONY: help deps deps-system deps-cbindgen build header check-header harness-up harness-down test test-rust demo bench
 

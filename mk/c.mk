@@ -32,7 +32,7 @@ CKAFKA_FIND_LIB := lib=$$(ls "$(abspath $(CKAFKA_VENV))"/lib/python3*/site-packa
 
 # The library the programs link (a no-op when up to date).
 c-lib:
-	@cargo build -q -p kafka-iam-oauth --lib
+	@cargo build -q $(C_LIB_PACKAGES)
 
 $(C_BUILD)/abi_test: tests/c/abi_test.c $(C_HEADERS) | c-lib
 	@mkdir -p $(C_BUILD)

@@ -19,7 +19,7 @@ KIO_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1
 # The Rust library (static and shared) and the emulator the unit tests start;
 # cargo makes this a no-op when they are fresh.
 go-lib:
-	@cargo build -q -p kafka-iam-oauth --lib $(GO_CARGO_FLAGS)
+	@cargo build -q $(C_LIB_PACKAGES) $(GO_CARGO_FLAGS)
 	@cargo build -q -p kafka-iam-oauth-emulator --bin kafka-iam-oauth-emulator
 
 # Go modules (confluent-kafka-go v2 with its bundled librdkafka) from the proxy.

@@ -8,7 +8,7 @@ PY_VENV := build/venv
 PY := $(PY_VENV)/bin/python
 PY_WHEELS := build/wheels
 PY_STAMP := $(PY_WHEELS)/.built
-PY_SOURCES := $(wildcard src/*.rs src/ffi/*.rs python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
+PY_SOURCES := $(wildcard src/*.rs bindings/python/src/*.rs bindings/python/Cargo.toml python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
 PY_DEPS := "maturin>=1.7,<2" ziglang pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
 PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 \
   AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user

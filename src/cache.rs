@@ -349,7 +349,7 @@ impl Entry {
 
 /// When the background refresh of `token` is due: a fraction of its
 /// lifetime with jitter, so that many processes don't call STS together.
-fn refresh_at(token: &Token) -> SystemTime {
+pub(crate) fn refresh_at(token: &Token) -> SystemTime {
     let lifetime = token
         .expires_at()
         .duration_since(token.minted_at())

@@ -14,12 +14,8 @@
 mod cache;
 pub mod config;
 mod error;
-pub mod ffi;
 mod jwt;
-mod plugin;
 mod provider;
-#[cfg(feature = "python")]
-mod python;
 #[cfg(feature = "rdkafka")]
 pub mod rdkafka;
 mod runtime;

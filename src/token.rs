@@ -103,6 +103,12 @@ impl Token {
         self.jitter
     }
 
+    /// When the library refreshes this token in the background (while it
+    /// is in use). Bindings that push tokens themselves schedule by this.
+    pub fn refresh_at(&self) -> SystemTime {
+        crate::cache::refresh_at(self)
+    }
+
     /// Time left before expiry (zero if expired).
     pub fn remaining(&self) -> Duration {
         self.expires_at

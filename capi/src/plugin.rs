@@ -8,7 +8,7 @@
 //! call are looked up at run time: first globally, then in the librdkafka
 //! shared object already loaded in the process.
 
-use crate::provider::Provider;
+use kafka_iam_oauth::Provider;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -274,9 +274,9 @@ unsafe extern "C" fn on_conf_set(
             .to_str()
             .map_err(|_| format!("kafka-iam-oauth plugin: {name} is not UTF-8"))?;
         let checked = if name == "sasl.oauthbearer.config" {
-            crate::config::Config::parse(value, "").map(|_| ())
+            kafka_iam_oauth::config::Config::parse(value, "").map(|_| ())
         } else {
-            crate::config::parse_extensions(value).map(|_| ())
+            kafka_iam_oauth::config::parse_extensions(value).map(|_| ())
         };
         checked.map_err(|e| format!("kafka-iam-oauth plugin: {e}"))
     }));
@@ -374,8 +374,8 @@ unsafe extern "C" fn on_new(
 /// and adds an `on_new` interceptor that validates the configuration and
 /// enables background SASL callbacks. Failures are reported through
 /// `errstr`; nothing here may crash the host.
-#[no_mangle]
-pub unsafe extern "C" fn conf_init(
+#[doc(hidden)]
+pub unsafe extern "C" fn plugin_conf_init(
     conf: *mut c_void,
     plug_opaquep: *mut *mut c_void,
     errstr: *mut c_char,
@@ -407,11 +407,11 @@ pub unsafe extern "C" fn conf_init(
         }
         // Settings made before plugin.library.paths are checked now.
         if let Some(config) = conf_str(rd, conf, c"sasl.oauthbearer.config") {
-            crate::config::Config::parse(&config, "")
+            kafka_iam_oauth::config::Config::parse(&config, "")
                 .map_err(|e| format!("kafka-iam-oauth plugin: {e}"))?;
         }
         if let Some(extensions) = conf_str(rd, conf, c"sasl.oauthbearer.extensions") {
-            crate::config::parse_extensions(&extensions)
+            kafka_iam_oauth::config::parse_extensions(&extensions)
                 .map_err(|e| format!("kafka-iam-oauth plugin: {e}"))?;
         }
         Ok(())

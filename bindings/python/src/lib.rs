@@ -5,10 +5,7 @@
 //! `kafka_iam_oauth`) before the exception is raised, because
 //! confluent-kafka drops the exception text. Tokens are never logged.
 
-use crate::config::Config;
-use crate::error::{Error, ErrorKind};
-use crate::provider::Provider;
-use crate::token::Token;
+use kafka_iam_oauth::{Config, Error, ErrorKind, Provider, Token};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -312,7 +309,7 @@ struct PyProvider {
 
 fn timeout_arg(timeout: Option<f64>) -> PyResult<Duration> {
     match timeout {
-        None => Ok(crate::provider::DEFAULT_TIMEOUT),
+        None => Ok(kafka_iam_oauth::DEFAULT_TIMEOUT),
         Some(t) if t.is_finite() && t >= 0.0 && t < 1.0e9 => Ok(Duration::from_secs_f64(t)),
         Some(t) => Err(PyValueError::new_err(format!(
             "timeout must be a non-negative number of seconds; got {t}"

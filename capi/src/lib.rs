@@ -7,11 +7,13 @@
 //! cbindgen (`make header`).
 
 #![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
-use crate::config::MAX_INPUT_LEN;
-use crate::error::{Error, ErrorKind};
-use crate::provider::Provider;
-use crate::token::Token;
+mod plugin;
+pub use plugin::plugin_conf_init;
+
+use kafka_iam_oauth::config::MAX_INPUT_LEN;
+use kafka_iam_oauth::{Error, ErrorKind, Provider, Token};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -368,4 +370,16 @@ pub unsafe extern "C" fn kafka_iam_oauth_error_free(error: *mut kafka_iam_oauth_
 pub extern "C" fn kafka_iam_oauth_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_matches_the_crate() {
+        // SAFETY: a static NUL-terminated string.
+        let v = unsafe { CStr::from_ptr(kafka_iam_oauth_version()) };
+        assert_eq!(v.to_str().unwrap(), kafka_iam_oauth::VERSION);
+    }
 }
