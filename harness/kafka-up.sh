@@ -29,8 +29,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TOPIC=my-topic
 OTHER_TOPIC=other-topic
 GROUP=my-consumer-group
-PRINCIPAL='User:arn:aws:iam::123456789012:user/my-iam-user'
-NO_ACL_PRINCIPAL='User:arn:aws:iam::123456789012:user/no-acl-user'
 
 for tool in java python3 openssl; do
   command -v "$tool" >/dev/null || die "$tool is required but not installed"
@@ -99,6 +97,20 @@ fi
 [[ -x "$emu_bin" ]] ||
   die "emulator binary not found at $emu_bin (build it: cargo build -p kafka-iam-oauth-emulator, or set KIO_EMULATOR_BIN)"
 emu_bin="$(cd "$(dirname "$emu_bin")" && pwd)/$(basename "$emu_bin")"
+
+# The built-in identities are defined once, in the emulator; its
+# --print-identities lines (KIO_USER_ACCESS_KEY_ID=..., KIO_USER_ARN=...,
+# KIO_NOACL_...) go into env.sh as they are, and name the ACLs' principals.
+IDENTITIES="$("$emu_bin" --print-identities)" || die "$emu_bin --print-identities failed"
+declare -A IDENTITY=()
+while IFS='=' read -r name value; do
+  [[ "$name" =~ ^KIO_[A-Z0-9_]+$ && -n "$value" ]] || die "unexpected identity line '$name=...'"
+  IDENTITY[$name]=$value
+done <<<"$IDENTITIES"
+[[ -n "${IDENTITY[KIO_USER_ARN]:-}" && -n "${IDENTITY[KIO_NOACL_ARN]:-}" ]] ||
+  die "$emu_bin --print-identities gave no KIO_USER_ARN / KIO_NOACL_ARN"
+PRINCIPAL="User:${IDENTITY[KIO_USER_ARN]}"
+NO_ACL_PRINCIPAL="User:${IDENTITY[KIO_NOACL_ARN]}"
 
 log "starting emulator $emu_bin"
 # setsid: the background processes outlive this script and ignore the terminal's Ctrl-C.
@@ -294,7 +306,7 @@ admin_tool org.apache.kafka.tools.AclCommand --add \
 # DescribeAcls is answered by the broker's own authorizer, so once the ACLs are
 # listed here they are also enforced.
 acls="$(admin_tool org.apache.kafka.tools.AclCommand --list)"
-n_acls="$(grep -c 'principal=User:arn:aws:iam::123456789012:user/' <<<"$acls" || true)"
+n_acls="$(grep -cF -e "principal=$PRINCIPAL," -e "principal=$NO_ACL_PRINCIPAL," <<<"$acls" || true)"
 [[ "$n_acls" == 7 ]] || { printf '%s\n' "$acls" >&2; die "expected 7 ACL entries, found $n_acls"; }
 
 # --- 7. env.sh for the suites --------------------------------------------------------------
@@ -325,6 +337,11 @@ n_acls="$(grep -c 'principal=User:arn:aws:iam::123456789012:user/' <<<"$acls" ||
     "KIO_KAFKA_VERSION=$KIO_KAFKA_VERSION" \
     "KIO_RUN_DIR=$RUN"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
+  done
+  # The emulator's identities (test credentials, not secrets), sorted so
+  # env.sh reads the same on every run.
+  for name in $(printf '%s\n' "${!IDENTITY[@]}" | sort); do
+    printf 'export %s=%q\n' "$name" "${IDENTITY[$name]}"
   done
 } >"$RUN/env.sh.tmp"
 mv "$RUN/env.sh.tmp" "$RUN/env.sh"

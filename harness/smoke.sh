@@ -4,8 +4,9 @@
 # and a harness started by kafka-up.sh (same KIO_RUN_DIR).
 #
 # Tokens come from the emulator's STS GetWebIdentityToken, SigV4-signed by curl
-# with the emulator's built-in test identities. Clients are Kafka's own Java
-# verifiable producer/consumer, handed the token through a file
+# with the emulator's built-in test identities (KIO_USER_*, KIO_NOACL_* in
+# env.sh). Clients are Kafka's own Java verifiable producer/consumer, handed
+# the token through a file
 # (sasl.oauthbearer.token.endpoint.url=file://...), so nothing beyond the
 # harness's Kafka jars is needed.
 set -euo pipefail
@@ -17,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=/dev/null
 source "$KIO_RUN_DIR/env.sh"
 command -v curl >/dev/null || die "curl is required (apt-get install -y curl)"
+[[ -n "${KIO_USER_ACCESS_KEY_ID:-}" ]] || die "$KIO_RUN_DIR/env.sh has no KIO_USER_* identities (restart the harness)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/kio-smoke.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -81,10 +83,11 @@ expect() { # DESCRIPTION EXTENDED-REGEX: the last client output matches
   if grep -Eq "$2" "$WORK/out"; then pass "$1"; else fail "$1" "$WORK/out"; fi
 }
 
-token good AKIAEMULATORUSER0001 emulator-secret-my-iam-user "$KIO_AUDIENCE"
-token es384 AKIAEMULATORUSER0001 emulator-secret-my-iam-user "$KIO_AUDIENCE" ES384
-token wrongaud AKIAEMULATORUSER0001 emulator-secret-my-iam-user wrong-audience.example.com
-token noacl AKIAEMULATORUSER0002 emulator-secret-no-acl-user "$KIO_AUDIENCE"
+USER_KEYS=("$KIO_USER_ACCESS_KEY_ID" "$KIO_USER_SECRET_ACCESS_KEY")
+token good "${USER_KEYS[@]}" "$KIO_AUDIENCE"
+token es384 "${USER_KEYS[@]}" "$KIO_AUDIENCE" ES384
+token wrongaud "${USER_KEYS[@]}" wrong-audience.example.com
+token noacl "$KIO_NOACL_ACCESS_KEY_ID" "$KIO_NOACL_SECRET_ACCESS_KEY" "$KIO_AUDIENCE"
 # A forged token: the good token's header and signature around a payload whose
 # sub is ANONYMOUS (the super user). Only a signature check can refuse it.
 python3 - "$WORK/good.jwt" "$WORK/forged.jwt" <<'PY'

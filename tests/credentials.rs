@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use kafka_iam_oauth::{ErrorKind, Provider};
-use kafka_iam_oauth_emulator::RunningEmulator;
+use kafka_iam_oauth_emulator::{RunningEmulator, ACCOUNT_ID};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ fn fixture() -> &'static Fixture {
              print(urllib.request.urlopen(f'{url}/_emulator/session?principal={principal}&seconds={seconds}').read().decode())\n",
         )
         .unwrap();
-        let static_session = control(&emu, "GET", &format!("/_emulator/session?principal={USER_ARN}&seconds=150"), None);
+        let static_session = emu.session_credentials(USER_ARN, Duration::from_secs(150));
         let process = |secs: u32| format!("python3 {} {url} {USER_ARN} {secs}", script.display());
         let config = format!(
             "[default]\nregion = eu-west-1\n\n\
@@ -44,9 +44,9 @@ fn fixture() -> &'static Fixture {
             "[default]\naws_access_key_id = {USER_KEY}\naws_secret_access_key = {USER_SECRET}\n\n\
              [static-session]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n\n\
              [bad-secret]\naws_access_key_id = {USER_KEY}\naws_secret_access_key = not-the-secret\n",
-            static_session["AccessKeyId"].as_str().unwrap(),
-            static_session["SecretAccessKey"].as_str().unwrap(),
-            static_session["SessionToken"].as_str().unwrap(),
+            static_session.access_key_id,
+            static_session.secret_access_key,
+            static_session.session_token,
         );
         std::fs::write(dir.join("config"), config).unwrap();
         std::fs::write(dir.join("credentials"), credentials).unwrap();
@@ -100,7 +100,7 @@ fn duration_escalation_is_retried_once_with_a_shorter_duration() {
 
 #[test]
 fn role_arn_is_assumed_first_with_a_stable_session_name() {
-    let role = "arn:aws:iam::123456789012:role/kafka-producer";
+    let role = &format!("arn:aws:iam::{ACCOUNT_ID}:role/kafka-producer");
     let t = p(
         "role",
         &format!("role_arn={role},role_session_name=orders-service"),
@@ -108,11 +108,8 @@ fn role_arn_is_assumed_first_with_a_stable_session_name() {
     .token()
     .unwrap();
     assert_eq!(t.principal(), role);
-    let stats = control(&fixture().emu, "GET", "/_emulator/stats", None);
-    assert!(
-        stats["requests"]["AssumeRole"].as_u64().unwrap() >= 1,
-        "{stats}"
-    );
+    let stats = fixture().emu.stats();
+    assert!(stats.requests["AssumeRole"] >= 1, "{stats:?}");
 }
 
 #[test]

@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use kafka_iam_oauth::{ErrorKind, Provider};
-use serde_json::json;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -27,8 +26,11 @@ fn cold_mint_returns_a_token_for_the_iam_principal() {
     assert!((850..=900).contains(&left), "lifetime {left}");
     assert_eq!(t.lifetime_ms() / 1000, t.claims()["exp"].as_i64().unwrap());
     assert_eq!(t.value().split('.').count(), 3);
-    let last = &control(&emu, "GET", "/_emulator/stats", None)["last_request"];
-    assert_eq!(last["signing_algorithm"], "RS256", "{last}");
+    let last = emu
+        .stats()
+        .last_request
+        .expect("a GetWebIdentityToken request");
+    assert_eq!(last.signing_algorithm.as_deref(), Some("RS256"), "{last:?}");
     assert_eq!(sts_calls(&emu), 1);
 }
 
@@ -52,7 +54,7 @@ fn cache_hits_make_no_sts_call() {
 fn many_threads_at_cold_start_make_one_sts_call() {
     setup_env(true);
     let emu = emulator();
-    fault(&emu, json!({"latency_ms": 300}));
+    emu.set_fault(Fault::latency(Duration::from_millis(300)));
     let cfg = config(&emu, "stampede", "");
     let barrier = Arc::new(Barrier::new(64));
     let handles: Vec<_> = (0..64)
@@ -108,12 +110,12 @@ fn throttling_and_5xx_during_refresh_keep_serving_the_valid_token() {
     let p = provider(&emu, "faults", "duration_seconds=60");
     let first = p.token().unwrap();
     // From now on every STS call fails for 45 s: throttling, then 5xx.
-    fault(&emu, json!({"mode": "throttle", "for_ms": 20_000}));
+    emu.set_fault(Fault::new(FaultMode::Throttle).for_duration(Duration::from_secs(20)));
     let started = Instant::now();
     let mut switched_to_5xx = false;
     while started.elapsed() < Duration::from_secs(40) {
         if !switched_to_5xx && started.elapsed() > Duration::from_secs(19) {
-            fault(&emu, json!({"mode": "server_error", "for_ms": 25_000}));
+            emu.set_fault(Fault::new(FaultMode::ServerError).for_duration(Duration::from_secs(25)));
             switched_to_5xx = true;
         }
         let t = p.token().expect("a valid token must keep being served");
@@ -123,7 +125,7 @@ fn throttling_and_5xx_during_refresh_keep_serving_the_valid_token() {
     }
     assert!(sts_calls(&emu) > 2, "refresh must have been retried");
     // Faults end; the retrying refresh lands a new token before the old expires.
-    fault(&emu, json!({"mode": "none"}));
+    emu.clear_fault();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let t = p.token().expect("token");
@@ -143,7 +145,7 @@ fn throttling_and_5xx_during_refresh_keep_serving_the_valid_token() {
 fn transient_throttling_on_first_mint_is_retried() {
     setup_env(true);
     let emu = emulator();
-    fault(&emu, json!({"mode": "throttle", "count": 2}));
+    emu.set_fault(Fault::new(FaultMode::Throttle).times(2));
     let p = provider(&emu, "retry", "");
     assert_eq!(p.token().unwrap().principal(), USER_ARN);
     assert_eq!(sts_calls(&emu), 3);
@@ -153,13 +155,13 @@ fn transient_throttling_on_first_mint_is_retried() {
 fn malformed_and_dropped_responses_are_retried() {
     setup_env(true);
     let emu = emulator();
-    fault(&emu, json!({"mode": "malformed", "count": 1}));
+    emu.set_fault(Fault::new(FaultMode::Malformed).times(1));
     let p = provider(&emu, "malformed", "");
     if let Err(e) = p.token() {
         panic!("{e:?}");
     }
     let emu2 = emulator();
-    fault(&emu2, json!({"mode": "drop", "count": 1}));
+    emu2.set_fault(Fault::new(FaultMode::Drop).times(1));
     let p2 = provider(&emu2, "dropped", "");
     assert!(p2.token().is_ok());
     assert_eq!(sts_calls(&emu2), 2);
@@ -169,7 +171,7 @@ fn malformed_and_dropped_responses_are_retried() {
 fn persistent_5xx_fails_with_a_retryable_sts_error() {
     setup_env(true);
     let emu = emulator();
-    fault(&emu, json!({"mode": "server_error", "count": 100}));
+    emu.set_fault(Fault::new(FaultMode::ServerError).times(100));
     let p = provider(&emu, "fivexx", "");
     let e = p.token().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Sts, "{e}");
@@ -182,7 +184,10 @@ fn persistent_5xx_fails_with_a_retryable_sts_error() {
 fn federation_disabled_says_what_the_admin_must_run() {
     setup_env(true);
     let emu = emulator();
-    policy(&emu, json!({"federation_enabled": false}));
+    emu.set_policy(Policy {
+        federation_enabled: false,
+        ..emu.policy()
+    });
     let e = provider(&emu, "nofed", "").token().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Sts);
     assert!(e
@@ -201,7 +206,10 @@ fn federation_disabled_says_what_the_admin_must_run() {
 fn access_denied_names_the_permission_and_audience() {
     setup_env(true);
     let emu = emulator();
-    policy(&emu, json!({"allowed_audiences": ["only-this-one"]}));
+    emu.set_policy(Policy {
+        allowed_audiences: Some(vec!["only-this-one".into()]),
+        ..emu.policy()
+    });
     let e = provider(&emu, "denied", "").token().unwrap_err();
     assert_eq!(e.aws_code(), Some("AccessDenied"));
     assert!(e.message().contains("sts:GetWebIdentityToken"), "{e}");
@@ -213,7 +221,7 @@ fn access_denied_names_the_permission_and_audience() {
 fn timeout_is_reported_when_sts_is_too_slow() {
     setup_env(true);
     let emu = emulator();
-    fault(&emu, json!({"latency_ms": 3000}));
+    emu.set_fault(Fault::latency(Duration::from_secs(3)));
     let p = provider(&emu, "slow", "");
     let e = p.token_timeout(Duration::from_millis(300)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");

@@ -22,6 +22,7 @@
 //! `DEVELOPERS.md`, section "The emulator".
 
 mod clock;
+mod identities;
 mod jwt;
 mod server;
 mod sigv4;
@@ -29,10 +30,9 @@ mod state;
 mod sts;
 mod xml;
 
+pub use identities::{identity_variables, User, ACCOUNT_ID, NO_ACL_USER, USER, USERS};
 pub use jwt::{EC_KID, RSA_KID};
-pub use state::{
-    Fault, FaultMode, LastRequest, Policy, SessionCredentials, Stats, User, ACCOUNT_ID, USERS,
-};
+pub use state::{Fault, FaultMode, LastRequest, Policy, SessionCredentials, Stats};
 
 use server::Server;
 use std::io;

@@ -2,80 +2,65 @@
 //! Prints `kafka-iam-oauth-emulator ready url=URL` once serving, and stops
 //! on SIGTERM, SIGINT or `POST /_emulator/shutdown`.
 
-use kafka_iam_oauth_emulator::{Emulator, EmulatorOptions};
+use clap::Parser;
+use kafka_iam_oauth_emulator::{identity_variables, Emulator, EmulatorOptions};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "\
-usage: kafka-iam-oauth-emulator [--bind 127.0.0.1] [--port 0] [--issuer URL]
-    [--allowed-audience AUD]... [--max-duration-seconds 3600]
-    [--federation-disabled] [--ready-file PATH] [--quiet]
-
-A local AWS STS (GetWebIdentityToken, GetCallerIdentity, AssumeRole) and
-JWKS issuer for tests. --quiet turns off the per-request log on stderr.";
-
+/// A local AWS STS (GetWebIdentityToken, GetCallerIdentity, AssumeRole) and
+/// JWKS issuer for tests.
+#[derive(Debug, Parser)]
+#[command(name = "kafka-iam-oauth-emulator", version)]
 struct Cli {
-    options: EmulatorOptions,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    bind: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// `iss` of the tokens and of the discovery document (default: the base URL).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// Audience allowed by the policy (repeat for several; default: any).
+    #[arg(long = "allowed-audience", value_name = "AUD")]
+    allowed_audiences: Vec<String>,
+    /// Largest DurationSeconds accepted.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(60..))]
+    max_duration_seconds: u32,
+    /// Start with outbound web identity federation disabled.
+    #[arg(long)]
+    federation_disabled: bool,
+    /// Also write the URL to this file (atomically) once serving.
+    #[arg(long, value_name = "PATH")]
     ready_file: Option<PathBuf>,
+    /// No per-request log on stderr.
+    #[arg(long)]
+    quiet: bool,
+    /// Print the built-in identities as NAME=VALUE lines (KIO_USER_ARN=...,
+    /// the variables of the harness's env.sh) and exit without serving.
+    #[arg(long, exclusive = true)]
+    print_identities: bool,
 }
 
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Cli>, String> {
-    let mut options = EmulatorOptions {
-        log_requests: true,
-        ..EmulatorOptions::default()
-    };
-    let mut ready_file = None;
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
+impl Cli {
+    fn options(&self) -> EmulatorOptions {
+        let mut options = EmulatorOptions {
+            bind: self.bind,
+            port: self.port,
+            issuer: self.issuer.clone(),
+            log_requests: !self.quiet,
+            ..EmulatorOptions::default()
         };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or(format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--bind" => {
-                let v = value("--bind")?;
-                options.bind = v
-                    .parse()
-                    .map_err(|_| format!("--bind: bad address {v:?}"))?;
-            }
-            "--port" => {
-                let v = value("--port")?;
-                options.port = v.parse().map_err(|_| format!("--port: bad port {v:?}"))?;
-            }
-            "--issuer" => options.issuer = Some(value("--issuer")?),
-            "--allowed-audience" => {
-                let v = value("--allowed-audience")?;
-                options
-                    .policy
-                    .allowed_audiences
-                    .get_or_insert_with(Vec::new)
-                    .push(v);
-            }
-            "--max-duration-seconds" => {
-                let v = value("--max-duration-seconds")?;
-                options.policy.max_duration_seconds = v.parse().ok().filter(|n| *n >= 60).ok_or(
-                    format!("--max-duration-seconds: need an integer >= 60, got {v:?}"),
-                )?;
-            }
-            "--federation-disabled" => options.policy.federation_enabled = false,
-            "--ready-file" => ready_file = Some(PathBuf::from(value("--ready-file")?)),
-            "--quiet" => options.log_requests = false,
-            other => return Err(format!("unknown argument {other:?}")),
+        if !self.allowed_audiences.is_empty() {
+            options.policy.allowed_audiences = Some(self.allowed_audiences.clone());
         }
+        options.policy.max_duration_seconds = self.max_duration_seconds;
+        options.policy.federation_enabled = !self.federation_disabled;
+        options
     }
-    Ok(Some(Cli {
-        options,
-        ready_file,
-    }))
 }
 
 /// Writes `url` to `path` atomically (temporary file, then rename).
@@ -85,7 +70,7 @@ fn write_ready_file(path: &PathBuf, url: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: &Cli) -> Result<(), String> {
     // Signal handlers first, so a SIGTERM right after the ready line is clean.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,7 +83,7 @@ fn run(cli: Cli) -> Result<(), String> {
         let int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
         (term, int)
     };
-    let emu = Arc::new(Emulator::start(cli.options).map_err(|e| format!("cannot start: {e}"))?);
+    let emu = Arc::new(Emulator::start(cli.options()).map_err(|e| format!("cannot start: {e}"))?);
     if let Some(path) = &cli.ready_file {
         write_ready_file(path, emu.url())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -130,21 +115,17 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args(std::env::args().skip(1)) {
-        Ok(None) => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Ok(Some(cli)) => match run(cli) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("kafka-iam-oauth-emulator: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    // Usage errors exit with 2 (message on stderr), --help with 0 (stdout).
+    let cli = Cli::parse();
+    if cli.print_identities {
+        print!("{}", identity_variables());
+        return ExitCode::SUCCESS;
+    }
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kafka-iam-oauth-emulator: {e}\n{USAGE}");
-            ExitCode::from(2)
+            eprintln!("kafka-iam-oauth-emulator: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -2,32 +2,13 @@
 //! identities (built-in IAM users and the session credentials it issued).
 
 use crate::clock;
+use crate::identities::USERS;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// The AWS account every identity belongs to.
-pub const ACCOUNT_ID: &str = "123456789012";
-
-/// A built-in IAM user: `(access key id, secret access key, principal ARN)`.
-pub type User = (&'static str, &'static str, &'static str);
-
-/// The built-in IAM users (test credentials, not secrets).
-pub const USERS: [User; 2] = [
-    (
-        "AKIAEMULATORUSER0001",
-        "emulator-secret-my-iam-user",
-        "arn:aws:iam::123456789012:user/my-iam-user",
-    ),
-    (
-        "AKIAEMULATORUSER0002",
-        "emulator-secret-no-acl-user",
-        "arn:aws:iam::123456789012:user/no-acl-user",
-    ),
-];
 
 /// The IAM-policy side of `sts:GetWebIdentityToken`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,15 +282,15 @@ impl State {
     pub fn new(policy: Policy) -> Self {
         let identities = USERS
             .iter()
-            .map(|(key, secret, arn)| {
+            .map(|user| {
                 let identity = Identity {
-                    secret: secret.to_string(),
-                    principal: arn.to_string(),
-                    caller_arn: arn.to_string(),
-                    user_id: unique_id("AIDA", arn),
+                    secret: user.secret_access_key.to_string(),
+                    principal: user.arn.to_string(),
+                    caller_arn: user.arn.to_string(),
+                    user_id: unique_id("AIDA", user.arn),
                     session: None,
                 };
-                (key.to_string(), identity)
+                (user.access_key_id.to_string(), identity)
             })
             .collect();
         State {

@@ -2,9 +2,10 @@
 //! `GetWebIdentityToken`, `GetCallerIdentity`, `AssumeRole`.
 
 use crate::clock;
+use crate::identities::ACCOUNT_ID;
 use crate::jwt::{Algorithm, Keys};
 use crate::sigv4;
-use crate::state::{unique_id, Identity, LastRequest, Policy, State, ACCOUNT_ID};
+use crate::state::{unique_id, Identity, LastRequest, Policy, State};
 use crate::xml::{Node, StsError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -130,6 +130,33 @@ fn binary_rejects_bad_arguments() {
 }
 
 #[test]
+fn print_identities_gives_every_built_in_user_as_variables_and_exits() {
+    let out = Command::new(BIN)
+        .arg("--print-identities")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout, kafka_iam_oauth_emulator::identity_variables());
+    for user in kafka_iam_oauth_emulator::USERS {
+        let name = user.env_name;
+        for line in [
+            format!("KIO_{name}_ACCESS_KEY_ID={}", user.access_key_id),
+            format!("KIO_{name}_SECRET_ACCESS_KEY={}", user.secret_access_key),
+            format!("KIO_{name}_ARN={}", user.arn),
+        ] {
+            assert!(stdout.lines().any(|l| l == line), "{line} missing");
+        }
+    }
+    // Only on its own: it never starts serving.
+    let out = Command::new(BIN)
+        .args(["--print-identities", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn control_api_and_well_known_documents() {
     let emu = Emulator::start(EmulatorOptions::default()).unwrap();
     let url = emu.url();

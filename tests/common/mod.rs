@@ -1,19 +1,19 @@
-//! Shared fixtures for the Rust integration tests: a fresh emulator per
-//! test, its control API over plain HTTP, and process environment set up
-//! once so the AWS SDK never looks past loopback.
+//! Shared fixtures for the Rust integration tests: a fresh in-process
+//! emulator per test (driven through its Rust API: `set_fault`,
+//! `set_policy`, `stats`, ...), its built-in identities, and process
+//! environment set up once so the AWS SDK never looks past loopback.
 #![allow(dead_code)]
 
 use kafka_iam_oauth::Provider;
-use kafka_iam_oauth_emulator::{Emulator, EmulatorOptions, RunningEmulator};
-use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use kafka_iam_oauth_emulator::{Emulator, EmulatorOptions, RunningEmulator, USER};
+#[allow(unused_imports)] // not every test file uses every one
+pub use kafka_iam_oauth_emulator::{Fault, FaultMode, Policy};
 use std::sync::Once;
-use std::time::Duration;
 
-pub const USER_KEY: &str = "AKIAEMULATORUSER0001";
-pub const USER_SECRET: &str = "emulator-secret-my-iam-user";
-pub const USER_ARN: &str = "arn:aws:iam::123456789012:user/my-iam-user";
+// my-iam-user, the emulator's built-in identity the tests sign as.
+pub const USER_KEY: &str = USER.access_key_id;
+pub const USER_SECRET: &str = USER.secret_access_key;
+pub const USER_ARN: &str = USER.arn;
 
 /// Sets the process environment once, before any test touches the SDK:
 /// static test credentials, no IMDS, no real AWS config files.
@@ -73,62 +73,7 @@ pub fn provider(emu: &RunningEmulator, test: &str, extra: &str) -> Provider {
     Provider::new(&config(emu, test, extra), "").expect("valid config")
 }
 
-/// One HTTP/1.1 request to the emulator's control API; returns the JSON body.
-pub fn control(emu: &RunningEmulator, method: &str, path: &str, body: Option<Value>) -> Value {
-    let url = emu.url();
-    let hostport = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(hostport).expect("connect to emulator");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read control response");
-    let (head, payload) = response.split_once("\r\n\r\n").expect("HTTP response");
-    assert!(head.starts_with("HTTP/1.1 2"), "{method} {path}: {head}");
-    let payload = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(payload)
-    } else {
-        payload.to_string()
-    };
-    serde_json::from_str(&payload).unwrap_or(Value::Null)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
 /// GetWebIdentityToken requests the emulator has received (all outcomes).
 pub fn sts_calls(emu: &RunningEmulator) -> u64 {
-    control(emu, "GET", "/_emulator/stats", None)["requests"]["GetWebIdentityToken"]
-        .as_u64()
-        .unwrap_or(0)
-}
-
-pub fn fault(emu: &RunningEmulator, spec: Value) {
-    control(emu, "POST", "/_emulator/faults", Some(spec));
-}
-
-pub fn policy(emu: &RunningEmulator, spec: Value) {
-    control(emu, "POST", "/_emulator/policy", Some(spec));
+    emu.stats().requests["GetWebIdentityToken"]
 }

@@ -5,18 +5,20 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use kafka_iam_oauth_emulator::{NO_ACL_USER, USER};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Once;
 use std::time::Duration;
 
-pub const USER_KEY: &str = "AKIAEMULATORUSER0001";
-pub const USER_SECRET: &str = "emulator-secret-my-iam-user";
-pub const USER_ARN: &str = "arn:aws:iam::123456789012:user/my-iam-user";
-pub const NO_ACL_KEY: &str = "AKIAEMULATORUSER0002";
-pub const NO_ACL_SECRET: &str = "emulator-secret-no-acl-user";
-pub const NO_ACL_ARN: &str = "arn:aws:iam::123456789012:user/no-acl-user";
+// The built-in identities, under the short names the tests use.
+pub const USER_KEY: &str = USER.access_key_id;
+pub const USER_SECRET: &str = USER.secret_access_key;
+pub const USER_ARN: &str = USER.arn;
+pub const NO_ACL_KEY: &str = NO_ACL_USER.access_key_id;
+pub const NO_ACL_SECRET: &str = NO_ACL_USER.secret_access_key;
+pub const NO_ACL_ARN: &str = NO_ACL_USER.arn;
 
 /// No IMDS, no real AWS config files, no ambient credentials or endpoints.
 pub fn setup_env() {

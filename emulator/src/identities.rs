@@ -1,0 +1,85 @@
+//! The built-in IAM users: the one definition every test suite reads,
+//! Rust through this crate, everything else through the variables
+//! `kafka-iam-oauth-emulator --print-identities` prints (the harness copies
+//! them into `$KIO_RUN_DIR/env.sh`).
+
+/// The AWS account every identity belongs to.
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// A built-in IAM user (test credentials, not secrets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct User {
+    /// Its variables are `KIO_<env_name>_ACCESS_KEY_ID`,
+    /// `KIO_<env_name>_SECRET_ACCESS_KEY` and `KIO_<env_name>_ARN`.
+    pub env_name: &'static str,
+    /// `AKIA...`
+    pub access_key_id: &'static str,
+    /// The secret access key that signs its requests.
+    pub secret_access_key: &'static str,
+    /// Its principal ARN: `sub` of the tokens it mints, the broker's principal.
+    pub arn: &'static str,
+}
+
+/// `my-iam-user`: the harness gives it the Aiven-guide ACLs (topic and group).
+pub const USER: User = User {
+    env_name: "USER",
+    access_key_id: "AKIAEMULATORUSER0001",
+    secret_access_key: "emulator-secret-my-iam-user",
+    arn: "arn:aws:iam::123456789012:user/my-iam-user",
+};
+
+/// `no-acl-user`: topic ACLs only, so consuming in a group is refused.
+pub const NO_ACL_USER: User = User {
+    env_name: "NOACL",
+    access_key_id: "AKIAEMULATORUSER0002",
+    secret_access_key: "emulator-secret-no-acl-user",
+    arn: "arn:aws:iam::123456789012:user/no-acl-user",
+};
+
+/// Every built-in IAM user.
+pub const USERS: [User; 2] = [USER, NO_ACL_USER];
+
+/// `NAME=VALUE` lines, one per variable, for every user in [`USERS`]:
+/// `KIO_USER_ACCESS_KEY_ID=AKIA...`, ... (what `--print-identities` prints).
+/// Values need no shell quoting.
+pub fn identity_variables() -> String {
+    let mut out = String::new();
+    for u in USERS {
+        for (field, value) in [
+            ("ACCESS_KEY_ID", u.access_key_id),
+            ("SECRET_ACCESS_KEY", u.secret_access_key),
+            ("ARN", u.arn),
+        ] {
+            out.push_str(&format!("KIO_{}_{field}={value}\n", u.env_name));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_shell_safe_and_name_every_user() {
+        let vars = identity_variables();
+        assert_eq!(vars.lines().count(), 3 * USERS.len());
+        assert!(vars.contains(&format!("KIO_USER_ARN={}\n", USER.arn)));
+        assert!(vars.contains(&format!(
+            "KIO_NOACL_ACCESS_KEY_ID={}\n",
+            NO_ACL_USER.access_key_id
+        )));
+        for line in vars.lines() {
+            let (name, value) = line.split_once('=').unwrap();
+            assert!(name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+            assert!(value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":/-_".contains(&b)));
+        }
+        for u in USERS {
+            assert!(u
+                .arn
+                .starts_with(&format!("arn:aws:iam::{ACCOUNT_ID}:user/")));
+        }
+    }
+}
