@@ -7,6 +7,13 @@ export CARGO_TARGET_DIR ?= $(ROOT)/target
 CBINDGEN_VERSION := 0.29.0
 # The crates that build libkafka_iam_oauth.so (with the plugin entry) and .a.
 C_LIB_PACKAGES := -p kafka-iam-oauth-cdylib -p kafka-iam-oauth-staticlib
+# $(call build-c-lib,debug|release): builds both C libraries and adds the
+# SONAME link (libkafka_iam_oauth.so.0) that programs linked against
+# target/<profile>/ look for at run time.
+define build-c-lib
+cargo build -q $(C_LIB_PACKAGES) $(if $(filter release,$(1)),--release,)
+ln -sf libkafka_iam_oauth.so $(CARGO_TARGET_DIR)/$(1)/libkafka_iam_oauth.so.0
+endef
 # Suites run by `make test`, in order; every mk/*.mk appends to these.
 TEST_SUITES := test-rust
 DEMOS :=
@@ -29,7 +36,7 @@ deps-cbindgen:
 build:
 	cargo build --workspace --all-targets
 	@# the shared and static C libraries the C, plugin and Go suites link
-	cargo build $(C_LIB_PACKAGES)
+	$(call build-c-lib,debug)
 
 header: deps-cbindgen
 	cbindgen --quiet --config cbindgen.toml --output include/kafka_iam_oauth.h capi

@@ -32,7 +32,7 @@ CKAFKA_FIND_LIB := lib=$$(ls "$(abspath $(CKAFKA_VENV))"/lib/python3*/site-packa
 
 # The library the programs link (a no-op when up to date).
 c-lib:
-	@cargo build -q $(C_LIB_PACKAGES)
+	@$(call build-c-lib,debug)
 
 $(C_BUILD)/abi_test: tests/c/abi_test.c $(C_HEADERS) | c-lib
 	@mkdir -p $(C_BUILD)
@@ -69,7 +69,7 @@ test-c: c-binaries
 demo-c: $(C_BUILD)/produce_consume
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
 	  AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-	  AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user \
+	  AWS_ACCESS_KEY_ID="$$KIO_USER_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$$KIO_USER_SECRET_ACCESS_KEY" \
 	  $(C_BUILD)/produce_consume
 
 .PHONY: c-lib c-binaries test-c demo-c

@@ -12,14 +12,14 @@ GO_LIBDIR := $(CARGO_TARGET_DIR)/$(GO_PROFILE)
 GO_CARGO_FLAGS := $(if $(filter release,$(GO_PROFILE)),--release,)
 # -L first: the binding's own #cgo LDFLAGS then take libkafka_iam_oauth.a from here.
 GO_ENV := CGO_ENABLED=1 CGO_LDFLAGS="-L$(GO_LIBDIR)" PKG_CONFIG_PATH="$(GO_BUILD)/pkgconfig$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}"
-GO_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 \
-  AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+GO_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_ACCESS_KEY_ID" \
+  AWS_SECRET_ACCESS_KEY="$$KIO_USER_SECRET_ACCESS_KEY" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 KIO_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
 # The Rust library (static and shared) and the emulator the unit tests start;
 # cargo makes this a no-op when they are fresh.
 go-lib:
-	@cargo build -q $(C_LIB_PACKAGES) $(GO_CARGO_FLAGS)
+	@$(call build-c-lib,$(GO_PROFILE))
 	@cargo build -q -p kafka-iam-oauth-emulator --bin kafka-iam-oauth-emulator
 
 # Go modules (confluent-kafka-go v2 with its bundled librdkafka) from the proxy.

@@ -3,8 +3,8 @@
 //! 64-thread cold start. Figures are meant to be compared side by side
 //! within one run on one machine, not as absolute promises.
 
-use kafka_iam_oauth_capi::*;
 use kafka_iam_oauth::Provider;
+use kafka_iam_oauth_capi::*;
 use kafka_iam_oauth_emulator::{Emulator, EmulatorOptions};
 use std::ffi::CString;
 use std::hint::black_box;
