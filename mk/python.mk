@@ -10,8 +10,8 @@ PY_WHEELS := build/wheels
 PY_STAMP := $(PY_WHEELS)/.built
 PY_SOURCES := $(wildcard src/*.rs bindings/python/src/*.rs bindings/python/Cargo.toml python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
 PY_DEPS := "maturin>=1.7,<2" ziglang pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
-PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 \
-  AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user
+PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$$KIO_USER_ACCESS_KEY_ID \
+  AWS_SECRET_ACCESS_KEY=$$KIO_USER_SECRET_ACCESS_KEY
 
 $(PY_VENV)/.deps:
 	python3 -m venv $(PY_VENV)

@@ -7,8 +7,8 @@ DEMOS += demo-rust
 
 RDKAFKA_FEATURES := rdkafka,rdkafka/ssl
 RUST_RDKAFKA_LOG := build/rust-rdkafka
-RUST_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 \
-  AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+RUST_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_ACCESS_KEY_ID" \
+  AWS_SECRET_ACCESS_KEY="$$KIO_USER_SECRET_ACCESS_KEY" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
 # The e2e test (tests/rdkafka_e2e.rs) and the module's doc example; the long
 # test (a StreamConsumer across 60 s token lifetimes) runs alongside the rest.

@@ -17,8 +17,14 @@ const WARM_CALLS: u64 = 2_000_000;
 
 fn main() {
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAEMULATORUSER0001");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "emulator-secret-my-iam-user");
+    std::env::set_var(
+        "AWS_ACCESS_KEY_ID",
+        kafka_iam_oauth_emulator::USER.access_key_id,
+    );
+    std::env::set_var(
+        "AWS_SECRET_ACCESS_KEY",
+        kafka_iam_oauth_emulator::USER.secret_access_key,
+    );
     std::env::set_var("AWS_CONFIG_FILE", "/dev/null");
     std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
     let emu = Emulator::start(EmulatorOptions::default()).expect("emulator");

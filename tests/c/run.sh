@@ -16,6 +16,7 @@ B=build/c
 L=$B/logs
 refresh_seconds=${1:-200}
 : "${KIO_EMULATOR_URL:?source the harness env.sh first}"
+: "${KIO_USER_ACCESS_KEY_ID:?env.sh has no emulator identities: restart the harness}"
 mkdir -p $L
 rm -f $L/*.log
 
@@ -25,14 +26,15 @@ unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_
 export AWS_SHARED_CREDENTIALS_FILE=/dev/null
 creds=$(mktemp)
 trap 'rm -f "$creds"; fault "{\"mode\":\"none\"}" >/dev/null 2>&1' EXIT
-cat >"$creds" <<'EOF'
+# The emulator's identities come from env.sh (KIO_USER_*, KIO_NOACL_*).
+cat >"$creds" <<EOF
 [kio-user]
-aws_access_key_id = AKIAEMULATORUSER0001
-aws_secret_access_key = emulator-secret-my-iam-user
+aws_access_key_id = $KIO_USER_ACCESS_KEY_ID
+aws_secret_access_key = $KIO_USER_SECRET_ACCESS_KEY
 
 [kio-noacl]
-aws_access_key_id = AKIAEMULATORUSER0002
-aws_secret_access_key = emulator-secret-no-acl-user
+aws_access_key_id = $KIO_NOACL_ACCESS_KEY_ID
+aws_secret_access_key = $KIO_NOACL_SECRET_ACCESS_KEY
 
 [kio-unknown]
 aws_access_key_id = AKIAEMULATORUNKNOWN9
@@ -40,8 +42,8 @@ aws_secret_access_key = unknown-secret
 EOF
 # Who a program runs as: my-iam-user's or no-acl-user's keys, or no key
 # variables and the profiles above.
-user=(env AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user)
-noacl=(env AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0002 AWS_SECRET_ACCESS_KEY=emulator-secret-no-acl-user)
+user=(env AWS_ACCESS_KEY_ID="$KIO_USER_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$KIO_USER_SECRET_ACCESS_KEY")
+noacl=(env AWS_ACCESS_KEY_ID="$KIO_NOACL_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$KIO_NOACL_SECRET_ACCESS_KEY")
 profiles=(env AWS_SHARED_CREDENTIALS_FILE="$creds")
 
 fault() { curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d "$1" "$KIO_EMULATOR_URL/_emulator/faults"; }

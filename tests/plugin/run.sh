@@ -7,16 +7,19 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 SO=${1:?path of libkafka_iam_oauth.so}
 : "${KIO_EMULATOR_URL:?source the harness env.sh first}"
+: "${KIO_USER_ACCESS_KEY_ID:?env.sh has no emulator identities: restart the harness}"
 B=build/plugin
 mkdir -p $B/logs
 rm -f $B/logs/*.log
 
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
-export AWS_ACCESS_KEY_ID=AKIAEMULATORUSER0001 AWS_SECRET_ACCESS_KEY=emulator-secret-my-iam-user
+# The emulator's identities come from env.sh (KIO_USER_*, KIO_NOACL_*).
+export AWS_ACCESS_KEY_ID="$KIO_USER_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$KIO_USER_SECRET_ACCESS_KEY"
 creds=$(mktemp)
 trap 'rm -f "$creds"' EXIT
-printf '[kio-user]\naws_access_key_id = AKIAEMULATORUSER0001\naws_secret_access_key = emulator-secret-my-iam-user\n\n[kio-noacl]\naws_access_key_id = AKIAEMULATORUSER0002\naws_secret_access_key = emulator-secret-no-acl-user\n' >"$creds"
+printf '[kio-user]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[kio-noacl]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+  "$KIO_USER_ACCESS_KEY_ID" "$KIO_USER_SECRET_ACCESS_KEY" "$KIO_NOACL_ACCESS_KEY_ID" "$KIO_NOACL_SECRET_ACCESS_KEY" >"$creds"
 
 GOOD="region=eu-west-1,audience=$KIO_AUDIENCE,sts_endpoint=$KIO_EMULATOR_URL"
 passed=0; failed=0; n=0

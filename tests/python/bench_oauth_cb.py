@@ -31,10 +31,24 @@ def aiven_oauth_cb(config):
 '''
 
 
+def emulator_exe():
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "kafka-iam-oauth-emulator"
+
+
+def user_keys():
+    """my-iam-user's keys: from the harness's env.sh, else from the emulator
+    binary, which defines them."""
+    if not os.environ.get("KIO_USER_ACCESS_KEY_ID"):
+        out = subprocess.run([str(emulator_exe()), "--print-identities"], check=True,
+                             capture_output=True, text=True).stdout
+        os.environ.update(line.split("=", 1) for line in out.splitlines())
+    return os.environ["KIO_USER_ACCESS_KEY_ID"], os.environ["KIO_USER_SECRET_ACCESS_KEY"]
+
+
 def start_emulator():
     if os.environ.get("KIO_EMULATOR_URL"):
         return os.environ["KIO_EMULATOR_URL"], None
-    exe = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "kafka-iam-oauth-emulator"
+    exe = emulator_exe()
     ready = Path(tempfile.mkdtemp(prefix="kio-bench-")) / "url"
     proc = subprocess.Popen([str(exe), "--port", "0", "--quiet", "--ready-file", str(ready)],
                             stdout=subprocess.DEVNULL)
@@ -120,8 +134,8 @@ def installed_size(*dists):
 
 def main():
     empty = tempfile.NamedTemporaryFile(delete=False)
-    os.environ.update(AWS_EC2_METADATA_DISABLED="true", AWS_ACCESS_KEY_ID="AKIAEMULATORUSER0001",
-                      AWS_SECRET_ACCESS_KEY="emulator-secret-my-iam-user",
+    key, secret = user_keys()
+    os.environ.update(AWS_EC2_METADATA_DISABLED="true", AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
                       AWS_CONFIG_FILE=empty.name, AWS_SHARED_CREDENTIALS_FILE=empty.name)
     url, proc = start_emulator()
     try:

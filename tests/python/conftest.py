@@ -10,12 +10,16 @@ import uuid
 
 import pytest
 
+if "KIO_USER_ACCESS_KEY_ID" not in os.environ:
+    raise RuntimeError("source the harness env.sh first (make test-python does)")
+
 _empty = tempfile.NamedTemporaryFile(prefix="kio-py-aws-", delete=False)
 _empty.close()
 os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
-    AWS_ACCESS_KEY_ID="AKIAEMULATORUSER0001",
-    AWS_SECRET_ACCESS_KEY="emulator-secret-my-iam-user",
+    # my-iam-user, as the emulator defines it (the harness's env.sh)
+    AWS_ACCESS_KEY_ID=os.environ["KIO_USER_ACCESS_KEY_ID"],
+    AWS_SECRET_ACCESS_KEY=os.environ["KIO_USER_SECRET_ACCESS_KEY"],
     AWS_CONFIG_FILE=_empty.name,
     AWS_SHARED_CREDENTIALS_FILE=_empty.name,
 )
@@ -33,7 +37,7 @@ AUDIENCE = ENV["KIO_AUDIENCE"]
 TOPIC = ENV["KIO_TOPIC"]
 GROUP = ENV["KIO_GROUP"]
 OTHER_TOPIC = ENV.get("KIO_OTHER_TOPIC", "other-topic")
-PRINCIPAL = ENV.get("KIO_PRINCIPAL", "arn:aws:iam::123456789012:user/my-iam-user")
+PRINCIPAL = ENV["KIO_USER_ARN"]
 CONFIG = f"region=eu-west-1,audience={AUDIENCE},sts_endpoint={EMULATOR}"
 
 

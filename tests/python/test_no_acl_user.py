@@ -1,5 +1,5 @@
 """The principal in the token is the IAM identity the process runs as, and the
-broker's ACLs apply to it: `no-acl-user` (AKIAEMULATORUSER0002) may write
+broker's ACLs apply to it: `no-acl-user` ($KIO_NOACL_ACCESS_KEY_ID) may write
 my-topic but has no ACL on my-consumer-group, so its consumer is refused the
 group, the way a user of the Aiven guide would see it.
 
@@ -12,7 +12,7 @@ import textwrap
 
 from conftest import CONFIG, ENV, GROUP, TOPIC
 
-NO_ACL_PRINCIPAL = "arn:aws:iam::123456789012:user/no-acl-user"
+NO_ACL_PRINCIPAL = ENV["KIO_NOACL_ARN"]
 
 SCRIPT = textwrap.dedent("""
     import sys, time
@@ -52,8 +52,8 @@ def test_user_without_group_acl_is_refused_the_group(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=str(empty),
                AWS_SHARED_CREDENTIALS_FILE=str(empty),
-               AWS_ACCESS_KEY_ID="AKIAEMULATORUSER0002",
-               AWS_SECRET_ACCESS_KEY="emulator-secret-no-acl-user")
+               AWS_ACCESS_KEY_ID=ENV["KIO_NOACL_ACCESS_KEY_ID"],
+               AWS_SECRET_ACCESS_KEY=ENV["KIO_NOACL_SECRET_ACCESS_KEY"])
     out = subprocess.run([sys.executable, "-c", SCRIPT, ENV["KIO_BOOTSTRAP_PLAINTEXT"], CONFIG, TOPIC, GROUP],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -20,14 +20,15 @@ import (
 	"time"
 )
 
-// The emulator's built-in identities (test credentials, not secrets).
+// The emulator's built-in identities (test credentials, not secrets),
+// defined once in the emulator; SetupAWS loads them from its
+// --print-identities output.
+var (
+	UserKey, UserSecret, UserARN    string
+	NoACLKey, NoACLSecret, NoACLARN string
+)
+
 const (
-	UserKey       = "AKIAEMULATORUSER0001"
-	UserSecret    = "emulator-secret-my-iam-user"
-	UserARN       = "arn:aws:iam::123456789012:user/my-iam-user"
-	NoACLKey      = "AKIAEMULATORUSER0002"
-	NoACLSecret   = "emulator-secret-no-acl-user"
-	NoACLARN      = "arn:aws:iam::123456789012:user/no-acl-user"
 	WrongSecret   = "emulator-secret-but-not-the-right-one"
 	ProfileNoACL  = "noacl"
 	ProfileWrong  = "wrongsecret"
@@ -41,6 +42,9 @@ const (
 // they would win over a config's profile=. Call it from TestMain before
 // anything uses the library.
 func SetupAWS(dir string) error {
+	if err := loadIdentities(); err != nil {
+		return err
+	}
 	creds := filepath.Join(dir, "credentials")
 	conf := filepath.Join(dir, "config")
 	var body strings.Builder
@@ -66,6 +70,31 @@ func SetupAWS(dir string) error {
 	} {
 		if err := os.Setenv(k, v); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// loadIdentities sets UserKey ... NoACLARN from the emulator binary's
+// KIO_USER_*=... / KIO_NOACL_*=... lines.
+func loadIdentities() error {
+	bin := EmulatorBinary()
+	out, err := exec.Command(bin, "--print-identities").Output()
+	if err != nil {
+		return fmt.Errorf("%s --print-identities: %w", bin, err)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vars[k] = v
+		}
+	}
+	for name, dst := range map[string]*string{
+		"KIO_USER_ACCESS_KEY_ID": &UserKey, "KIO_USER_SECRET_ACCESS_KEY": &UserSecret, "KIO_USER_ARN": &UserARN,
+		"KIO_NOACL_ACCESS_KEY_ID": &NoACLKey, "KIO_NOACL_SECRET_ACCESS_KEY": &NoACLSecret, "KIO_NOACL_ARN": &NoACLARN,
+	} {
+		if *dst = vars[name]; *dst == "" {
+			return fmt.Errorf("%s --print-identities printed no %s", bin, name)
 		}
 	}
 	return nil
