@@ -262,6 +262,16 @@ fn control_api_and_well_known_documents() {
         400
     );
     assert_eq!(
+        http(
+            url,
+            "POST",
+            "/_emulator/faults",
+            Some(r#"{"mode": "explode"}"#)
+        )
+        .status,
+        400
+    );
+    assert_eq!(
         http(url, "POST", "/_emulator/policy", Some("not json")).status,
         400
     );

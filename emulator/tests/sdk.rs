@@ -146,7 +146,8 @@ async fn tokens_have_sts_claims_and_verify_against_the_served_jwks() {
     assert_eq!(last.signing_algorithm.as_deref(), Some("RS256"));
     assert_eq!(last.tags["team"], "platform");
     assert_eq!(last.region.as_deref(), Some("eu-west-1"));
-    let json = http(emu.url(), "GET", "/_emulator/stats", None).json()["last_request"].clone();
+    // The control API's JSON shape (GET /_emulator/stats serves this).
+    let json = serde_json::to_value(emu.stats()).unwrap()["last_request"].clone();
     assert_eq!(json["audience"], "kafka-test");
     assert_eq!(json["duration_seconds"], 900);
     assert_eq!(json["signing_algorithm"], "RS256");
@@ -391,19 +392,12 @@ async fn expired_session_credentials_are_refused_with_expired_token() {
 #[tokio::test]
 async fn tokens_may_not_outlive_the_signing_session() {
     let emu = emulator();
-    let session = http(
-        emu.url(),
-        "GET",
-        &format!("/_emulator/session?principal={USER_ARN}&seconds=200"),
-        None,
-    )
-    .json();
-    assert_eq!(session["Version"], 1);
+    let session = emu.session_credentials(USER_ARN, Duration::from_secs(200));
     let c = client_with(
         &emu,
-        session["AccessKeyId"].as_str().unwrap(),
-        session["SecretAccessKey"].as_str().unwrap(),
-        Some(session["SessionToken"].as_str().unwrap().to_string()),
+        &session.access_key_id,
+        &session.secret_access_key,
+        Some(session.session_token.clone()),
     );
     let e = mint(&c, "kafka", 300, "ES384").await.unwrap_err();
     assert_eq!(e.0, "SessionDurationEscalationException", "{}", e.1);
@@ -494,15 +488,11 @@ async fn policy_violations() {
         "ValidationError"
     );
 
-    // Federation switch through the control API.
-    let r = http(
-        emu.url(),
-        "POST",
-        "/_emulator/policy",
-        Some(r#"{"federation_enabled": false}"#),
-    );
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["federation_enabled"], false);
+    // The federation switch.
+    emu.set_policy(Policy {
+        federation_enabled: false,
+        ..emu.policy()
+    });
     let e = c
         .get_web_identity_token()
         .audience("only-this-one")
@@ -630,54 +620,32 @@ async fn fault_modes() {
 }
 
 #[tokio::test]
-async fn timed_faults_and_latency_through_the_control_api() {
+async fn timed_faults_and_latency() {
     let emu = emulator();
     let c = client(&emu);
-    let r = http(
-        emu.url(),
-        "POST",
-        "/_emulator/faults",
-        Some(r#"{"mode": "throttle", "for_ms": 400}"#),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
+    emu.set_fault(Fault::new(FaultMode::Throttle).for_duration(Duration::from_millis(400)));
     assert_eq!(status_of_failure(&c).await.0, "Throttling");
     assert_eq!(status_of_failure(&c).await.0, "Throttling");
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
 
-    http(
-        emu.url(),
-        "POST",
-        "/_emulator/faults",
-        Some(r#"{"latency_ms": 300}"#),
-    );
+    // A delay long enough that a loaded machine cannot blur the difference.
+    let latency = Duration::from_secs(2);
+    emu.set_fault(Fault::latency(latency));
     let started = Instant::now();
     assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() >= latency);
     let started = Instant::now();
     assert!(c.get_caller_identity().send().await.is_ok());
     assert!(
-        started.elapsed() < Duration::from_millis(300),
+        started.elapsed() < latency,
         "only GetWebIdentityToken is slowed"
     );
 
-    http(
-        emu.url(),
-        "POST",
-        "/_emulator/faults",
-        Some(r#"{"mode": "none"}"#),
-    );
+    emu.clear_fault();
     let started = Instant::now();
     assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
-    assert!(started.elapsed() < Duration::from_millis(300));
-
-    let bad = http(
-        emu.url(),
-        "POST",
-        "/_emulator/faults",
-        Some(r#"{"mode": "explode"}"#),
-    );
-    assert_eq!(bad.status, 400);
+    assert!(started.elapsed() < latency);
 }
 
 #[tokio::test]
@@ -727,8 +695,9 @@ fn starts_and_stops_from_plain_threads_and_inside_a_runtime() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let emu = Emulator::start(EmulatorOptions::default()).unwrap();
-        let v: Value = http(emu.url(), "GET", "/_emulator/stats", None).json();
-        assert_eq!(v["tokens_issued"], 0);
+        // It serves while this thread is a runtime's.
+        let jwks: Value = http(emu.url(), "GET", "/.well-known/jwks.json", None).json();
+        assert_eq!(jwks, emu.jwks());
         drop(emu); // dropping inside async code must not panic
     });
 }
