@@ -1,15 +1,24 @@
 //! Parsing of `sasl.oauthbearer.config` and `sasl.oauthbearer.extensions`.
 //!
-//! The grammar is librdkafka's (`rd_string_split` + `rd_kafka_conf_kv_split`),
-//! and the accepted keys and their checks follow the parser that
+//! The grammar is librdkafka's (see [`grammar`](self::escape_value)), and the
+//! accepted keys and their checks follow the parser that
 //! confluent-kafka-python ships for its AWS IAM path, so a config string that
-//! works there works here unchanged. Our own additional keys are listed in
-//! [`OWN_KEYS`]; the parity test in `tests/python/test_config_parity.py` feeds
-//! the same strings to both parsers.
+//! works there works here unchanged. Every key, Confluent's and ours, is one
+//! entry of [`KEYS`]; the parity test in `tests/python/test_config_parity.py`
+//! feeds the same strings to both parsers.
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::fmt;
+
+mod grammar;
+mod keys;
+
+pub use grammar::{config_string, escape_value};
+pub use keys::{Key, Rule, KEYS};
+
+use grammar::parse_key_values;
+pub(crate) use keys::default_of;
 
 /// The config property this string comes from (used in messages).
 pub const CONFIG_KEY: &str = "sasl.oauthbearer.config";
@@ -19,7 +28,8 @@ pub const EXTENSIONS_KEY: &str = "sasl.oauthbearer.extensions";
 pub const MIN_DURATION_SECONDS: u32 = 60;
 /// Upper bound of `duration_seconds`.
 pub const MAX_DURATION_SECONDS: u32 = 3600;
-/// Default `duration_seconds`.
+/// Default `duration_seconds` (the same as its entry in [`KEYS`]; a test
+/// checks they agree).
 pub const DEFAULT_DURATION_SECONDS: u32 = 300;
 /// At most this many `tag_<name>` keys (an STS limit).
 pub const MAX_TAGS: usize = 50;
@@ -27,15 +37,6 @@ pub const MAX_TAGS: usize = 50;
 pub const MAX_AUDIENCE_LEN: usize = 1000;
 /// Inputs longer than this are refused before parsing.
 pub const MAX_INPUT_LEN: usize = 64 * 1024;
-
-/// Keys this library accepts beyond Confluent's AWS grammar.
-pub const OWN_KEYS: &[&str] = &[
-    "profile",
-    "role_arn",
-    "role_session_name",
-    "external_id",
-    "principal_claim",
-];
 
 /// JWT signing algorithm STS uses for the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,24 +110,24 @@ pub struct Config {
 }
 
 impl fmt::Debug for Config {
-    // Nothing here is secret, but external_id is a shared value some treat
-    // as sensitive: show only whether it is set.
+    // Nothing here is secret, but some values (external_id) are shared
+    // values some treat as sensitive: the table marks them, and Debug shows
+    // only whether they are set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("region", &self.region)
-            .field("audience", &self.audience)
-            .field("duration_seconds", &self.duration_seconds)
-            .field("signing_algorithm", &self.signing_algorithm.as_str())
-            .field("sts_endpoint", &self.sts_endpoint)
-            .field("aws_debug", &self.aws_debug.as_str())
-            .field("tags", &self.tags)
-            .field("profile", &self.profile)
-            .field("role_arn", &self.role_arn)
-            .field("role_session_name", &self.role_session_name)
-            .field("external_id", &self.external_id.as_ref().map(|_| "<set>"))
-            .field("principal_claim", &self.principal_claim)
-            .field("extensions", &self.extensions)
-            .finish()
+        let mut d = f.debug_struct("Config");
+        for key in KEYS {
+            if key.prefix {
+                d.field("tags", &self.tags);
+                continue;
+            }
+            let value = (key.get)(self);
+            if key.redacted {
+                d.field(key.name, &value.map(|_| "<set>"));
+            } else {
+                d.field(key.name, &value);
+            }
+        }
+        d.field("extensions", &self.extensions).finish()
     }
 }
 
@@ -134,133 +135,72 @@ impl Config {
     /// Parses and validates a `sasl.oauthbearer.config` string and an
     /// optional `sasl.oauthbearer.extensions` string (empty = none).
     /// Makes no network call.
+    ///
+    /// Duplicate keys: the last wins. Confluent's keys have their syntax
+    /// checked on every occurrence and their range / allowed values on the
+    /// value that wins, as Confluent's parser does; our own keys are checked
+    /// in full on every occurrence.
     pub fn parse(config: &str, extensions: &str) -> Result<Config> {
         check_len(CONFIG_KEY, config)?;
         check_len(EXTENSIONS_KEY, extensions)?;
-        let mut region = None;
-        let mut audience = None;
-        // Like Confluent's parser, values that may be overridden by a later
-        // duplicate are range/enum-checked after the loop (last wins);
-        // syntax (integer, non-empty) is checked on every occurrence.
-        let mut duration: Option<(u128, String)> = None;
-        let mut signing_algorithm_raw: Option<String> = None;
-        let mut sts_endpoint: Option<String> = None;
-        let mut aws_debug_raw: Option<String> = None;
+        // The value that wins for each entry of KEYS (by index).
+        let mut given: Vec<Option<String>> = vec![None; KEYS.len()];
         let mut tags = BTreeMap::new();
-        let mut profile = None;
-        let mut role_arn = None;
-        let mut role_session_name = None;
-        let mut external_id = None;
-        let mut principal_claim = "sub".to_string();
-
-        for (key, value) in parse_key_values(config, CONFIG_KEY)? {
-            let non_empty = |allowed: &str| -> Result<String> {
-                if value.is_empty() {
-                    Err(Error::config(format!(
-                        "{CONFIG_KEY}: '{key}' must not be empty; expected {allowed}."
-                    )))
-                } else {
-                    Ok(value.clone())
-                }
+        for (raw_key, value) in parse_key_values(config, CONFIG_KEY)? {
+            let Some((i, key, name)) = keys::lookup(&raw_key) else {
+                return Err(Error::config(format!(
+                    "{CONFIG_KEY}: unknown key {raw_key:?}. Allowed keys: {}.",
+                    keys::allowed_list()
+                )));
             };
-            match key.as_str() {
-                "region" => region = Some(non_empty("an AWS region such as eu-west-1")?),
-                "audience" => audience = Some(non_empty("1 to 1000 characters")?),
-                "duration_seconds" => duration = Some((parse_int(&value)?, value.clone())),
-                "signing_algorithm" => signing_algorithm_raw = Some(non_empty("ES384 or RS256")?),
-                "sts_endpoint" => sts_endpoint = Some(non_empty("an http:// or https:// URL")?),
-                // Case-insensitive, like Confluent's parser.
-                "aws_debug" => aws_debug_raw = Some(non_empty("none or console")?.to_lowercase()),
-                "profile" => profile = Some(non_empty("the name of an AWS profile")?),
-                "role_arn" => {
-                    let v = non_empty("an IAM role ARN")?;
-                    if !(v.starts_with("arn:") && v.contains(":role/")) {
-                        return Err(Error::config(format!(
-                            "{CONFIG_KEY}: 'role_arn' must be an IAM role ARN like arn:aws:iam::123456789012:role/name; got {v:?}."
-                        )));
-                    }
-                    role_arn = Some(v);
+            if key.prefix {
+                if name.is_empty() {
+                    return Err(Error::config(format!(
+                        "{CONFIG_KEY}: tag key '{0}' has an empty name; write {0}<name>=<value>.",
+                        key.name
+                    )));
                 }
-                "role_session_name" => {
-                    let v = non_empty("2 to 64 characters of [A-Za-z0-9+=,.@-]")?;
-                    let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c);
-                    if !(2..=64).contains(&v.len()) || !v.chars().all(ok_char) {
-                        return Err(Error::config(format!(
-                            "{CONFIG_KEY}: 'role_session_name' must be 2 to 64 characters of letters, digits and +=,.@-_; got {v:?}."
-                        )));
-                    }
-                    role_session_name = Some(v);
-                }
-                "external_id" => {
-                    let v = non_empty("2 to 1224 characters")?;
-                    if !(2..=1224).contains(&v.len()) {
-                        return Err(Error::config(format!(
-                            "{CONFIG_KEY}: 'external_id' must be 2 to 1224 characters long; got {} characters.",
-                            v.len()
-                        )));
-                    }
-                    external_id = Some(v);
-                }
-                "principal_claim" => principal_claim = non_empty("a JWT claim name such as sub")?,
-                k => {
-                    if let Some(name) = k.strip_prefix("tag_") {
-                        if name.is_empty() {
-                            return Err(Error::config(format!(
-                                "{CONFIG_KEY}: tag key 'tag_' has an empty name; write tag_<name>=<value>."
-                            )));
-                        }
-                        tags.insert(name.to_string(), value.clone());
-                    } else {
-                        return Err(Error::config(format!(
-                            "{CONFIG_KEY}: unknown key {k:?}. Allowed keys: region, audience, duration_seconds, \
-                             signing_algorithm, sts_endpoint, aws_debug, tag_<name>, profile, role_arn, \
-                             role_session_name, external_id, principal_claim."
-                        )));
-                    }
-                }
+                tags.insert(name.to_string(), value);
+                continue;
             }
+            let value = check_syntax(key, value)?;
+            given[i] = Some(if key.ours {
+                check_value(key, value)?
+            } else {
+                value
+            });
         }
 
-        let region = region.ok_or_else(|| {
-            Error::config(format!(
-                "{CONFIG_KEY}: 'region' is required (e.g. region=eu-west-1); GetWebIdentityToken is served by regional STS endpoints only."
-            ))
-        })?;
-        let audience = audience.ok_or_else(|| {
-            Error::config(format!(
-                "{CONFIG_KEY}: 'audience' is required: the audience your Kafka broker expects (sasl.oauthbearer.expected.audience)."
-            ))
-        })?;
-        if audience.chars().count() > MAX_AUDIENCE_LEN {
-            return Err(Error::config(format!(
-                "{CONFIG_KEY}: 'audience' is {} characters long; STS allows 1 to {MAX_AUDIENCE_LEN}.",
-                audience.chars().count()
-            )));
-        }
-        let duration_seconds = match duration {
-            None => DEFAULT_DURATION_SECONDS,
-            Some((n, raw)) => check_duration_range(n, &raw)?,
+        let is_given = |name: &str| {
+            KEYS.iter()
+                .zip(&given)
+                .any(|(k, v)| k.name == name && v.is_some())
         };
-        let signing_algorithm = match signing_algorithm_raw.as_deref() {
-            None | Some("ES384") => SigningAlgorithm::Es384,
-            Some("RS256") => SigningAlgorithm::Rs256,
-            Some(other) => {
-                return Err(Error::config(format!(
-                    "{CONFIG_KEY}: 'signing_algorithm' must be ES384 or RS256 (upper case); got {other:?}."
-                )))
-            }
-        };
-        let aws_debug = match aws_debug_raw.as_deref() {
-            None | Some("none") => AwsDebug::None,
-            Some("console") => AwsDebug::Console,
-            Some(other) => {
-                return Err(Error::config(format!(
-                    "{CONFIG_KEY}: 'aws_debug' must be none or console; got {other:?}."
-                )))
-            }
-        };
-        if let Some(url) = &sts_endpoint {
-            check_url(url)?;
+        let mut c = Config::blank();
+        for (key, value) in KEYS.iter().zip(given.iter().cloned()) {
+            let requirement_met = key.requires.is_none_or(is_given);
+            let value = match value {
+                Some(_) if !requirement_met => {
+                    return Err(Error::config(format!(
+                        "{CONFIG_KEY}: '{}' is set without '{r}': role settings need '{r}'.",
+                        key.name,
+                        r = key.requires.unwrap_or_default()
+                    )));
+                }
+                Some(v) if key.ours => v,
+                Some(v) => check_value(key, v)?,
+                None if key.required => {
+                    return Err(Error::config(format!(
+                        "{CONFIG_KEY}: '{}' is required{}.",
+                        key.name, key.required_hint
+                    )));
+                }
+                None => match key.default {
+                    Some(d) if requirement_met => d.to_string(),
+                    _ => continue,
+                },
+            };
+            (key.set)(&mut c, value);
         }
         if tags.len() > MAX_TAGS {
             return Err(Error::config(format!(
@@ -268,60 +208,45 @@ impl Config {
                 tags.len()
             )));
         }
-        if role_arn.is_none() && (role_session_name.is_some() || external_id.is_some()) {
-            return Err(Error::config(format!(
-                "{CONFIG_KEY}: 'role_session_name' and 'external_id' need 'role_arn'."
-            )));
-        }
-
-        Ok(Config {
-            region,
-            audience,
-            duration_seconds,
-            signing_algorithm,
-            sts_endpoint,
-            aws_debug,
-            tags,
-            profile,
-            role_arn,
-            role_session_name,
-            external_id,
-            principal_claim,
-            extensions: parse_extensions(extensions)?,
-        })
+        c.tags = tags;
+        c.extensions = parse_extensions(extensions)?;
+        Ok(c)
     }
 
-    /// The effective settings as `(key, value)` pairs, defaults included
-    /// (used by `parse_config` in Python and by `aws_debug` logging).
-    pub fn effective(&self) -> Vec<(String, String)> {
-        let mut out = vec![
-            ("region".to_string(), self.region.clone()),
-            ("audience".to_string(), self.audience.clone()),
-            (
-                "duration_seconds".to_string(),
-                self.duration_seconds.to_string(),
-            ),
-            (
-                "signing_algorithm".to_string(),
-                self.signing_algorithm.as_str().to_string(),
-            ),
-            ("aws_debug".to_string(), self.aws_debug.as_str().to_string()),
-            ("principal_claim".to_string(), self.principal_claim.clone()),
-        ];
-        let optional = [
-            ("sts_endpoint", &self.sts_endpoint),
-            ("profile", &self.profile),
-            ("role_arn", &self.role_arn),
-            ("role_session_name", &self.role_session_name),
-            ("external_id", &self.external_id),
-        ];
-        for (k, v) in optional {
-            if let Some(v) = v {
-                out.push((k.to_string(), v.clone()));
-            }
+    /// Everything unset; `parse` fills it in from the table.
+    fn blank() -> Config {
+        Config {
+            region: String::new(),
+            audience: String::new(),
+            duration_seconds: DEFAULT_DURATION_SECONDS,
+            signing_algorithm: SigningAlgorithm::Es384,
+            sts_endpoint: None,
+            aws_debug: AwsDebug::None,
+            tags: BTreeMap::new(),
+            profile: None,
+            role_arn: None,
+            role_session_name: None,
+            external_id: None,
+            principal_claim: String::new(),
+            extensions: BTreeMap::new(),
         }
-        for (k, v) in &self.tags {
-            out.push((format!("tag_{k}"), v.clone()));
+    }
+
+    /// The effective settings as `(key, value)` pairs in the order of
+    /// [`KEYS`], defaults included, unset keys left out, each tag as
+    /// `tag_<name>` (used by `parse_config` in Python).
+    pub fn effective(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for key in KEYS {
+            if key.prefix {
+                out.extend(
+                    self.tags
+                        .iter()
+                        .map(|(k, v)| (format!("{}{k}", key.name), v.clone())),
+                );
+            } else if let Some(v) = (key.get)(self) {
+                out.push((key.name.to_string(), v));
+            }
         }
         out
     }
@@ -337,13 +262,90 @@ fn check_len(what: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reads `duration_seconds` the way Python's `int()` reads ASCII input
+/// `got "value"` for messages; a redacted key's value is never echoed.
+fn got(key: &Key, value: &str) -> String {
+    if key.redacted {
+        "got a value that is not allowed".to_string()
+    } else {
+        format!("got {value:?}")
+    }
+}
+
+/// The checks made on every occurrence of a key: not empty, integer
+/// syntax. Returns the value, lower-cased where case does not matter.
+fn check_syntax(key: &Key, value: String) -> Result<String> {
+    match key.rule {
+        Rule::AnyText => Ok(value),
+        Rule::Integer { min, max } => parse_int(key, min, max, &value).map(|_| value),
+        _ if value.is_empty() => Err(Error::config(format!(
+            "{CONFIG_KEY}: '{}' must not be empty; expected {}.",
+            key.name, key.allowed
+        ))),
+        Rule::OneOf {
+            ignore_case: true, ..
+        } => Ok(value.to_lowercase()),
+        _ => Ok(value),
+    }
+}
+
+/// Range, allowed values and form; returns the value to store.
+fn check_value(key: &Key, value: String) -> Result<String> {
+    let must_be = || {
+        Error::config(format!(
+            "{CONFIG_KEY}: '{}' must be {}; {}.",
+            key.name,
+            key.allowed,
+            got(key, &value)
+        ))
+    };
+    let ok = match key.rule {
+        Rule::Text | Rule::AnyText => true,
+        Rule::Chars { min, max } => {
+            let n = value.chars().count();
+            if !(min..=max).contains(&n) {
+                return Err(Error::config(format!(
+                    "{CONFIG_KEY}: '{}' must be {min} to {max} characters long; got {n} characters.",
+                    key.name
+                )));
+            }
+            true
+        }
+        Rule::Integer { min, max } => {
+            let n = parse_int(key, min, max, &value)?;
+            if n < min as u128 || n > max as u128 {
+                return Err(Error::config(format!(
+                    "{CONFIG_KEY}: '{}' must be between {min} and {max} inclusive; {}.",
+                    key.name,
+                    got(key, &value)
+                )));
+            }
+            return Ok(n.to_string());
+        }
+        Rule::OneOf { values, .. } => values.contains(&value.as_str()),
+        Rule::HttpUrl => is_http_url(&value),
+        Rule::RoleArn => value.starts_with("arn:") && value.contains(":role/"),
+        Rule::SessionName => {
+            let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c);
+            (2..=64).contains(&value.len()) && value.chars().all(ok_char)
+        }
+    };
+    if ok {
+        Ok(value)
+    } else {
+        Err(must_be())
+    }
+}
+
+/// Reads an integer the way Python's `int()` reads ASCII input
 /// (surrounding whitespace, a sign, `_` between digits), for parity with
-/// Confluent's parser. The range is checked after last-wins.
-fn parse_int(value: &str) -> Result<u128> {
+/// Confluent's parser. The range is checked after last-wins: out-of-range
+/// values come back as they are (negative or huge ones as `u128::MAX`).
+fn parse_int(key: &Key, min: u32, max: u32, value: &str) -> Result<u128> {
     let bad = || {
         Error::config(format!(
-            "{CONFIG_KEY}: 'duration_seconds' must be an integer from {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS}; got {value:?}."
+            "{CONFIG_KEY}: '{}' must be an integer from {min} to {max}; {}.",
+            key.name,
+            got(key, value)
         ))
     };
     let t = value.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
@@ -373,31 +375,22 @@ fn parse_int(value: &str) -> Result<u128> {
     Ok(clean.parse().unwrap_or(u128::MAX))
 }
 
-fn check_duration_range(n: u128, raw: &str) -> Result<u32> {
-    if n < MIN_DURATION_SECONDS as u128 || n > MAX_DURATION_SECONDS as u128 {
-        return Err(Error::config(format!(
-            "{CONFIG_KEY}: 'duration_seconds' must be between {MIN_DURATION_SECONDS} and {MAX_DURATION_SECONDS} inclusive; got {raw:?}."
-        )));
+/// An `http://` or `https://` URL (scheme written in lower case, as
+/// before) with a host, nothing the `url` crate would silently drop
+/// (whitespace, control characters).
+fn is_http_url(v: &str) -> bool {
+    if !(v.starts_with("http://") || v.starts_with("https://")) {
+        return false;
     }
-    Ok(n as u32)
-}
-
-fn check_url(v: &str) -> Result<()> {
-    let rest = v
-        .strip_prefix("https://")
-        .or_else(|| v.strip_prefix("http://"));
-    let host_ok = rest
-        .map(|r| {
-            let host = r.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !host.contains(char::is_whitespace)
-        })
-        .unwrap_or(false);
-    if !host_ok {
-        return Err(Error::config(format!(
-            "{CONFIG_KEY}: 'sts_endpoint' must be an http:// or https:// URL with a host, like https://sts-fips.us-east-1.amazonaws.com; got {v:?}."
-        )));
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
     }
-    Ok(())
+    match url::Url::parse(v) {
+        Ok(u) => {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        }
+        Err(_) => false,
+    }
 }
 
 /// Parses `sasl.oauthbearer.extensions`: `key=value,...`; keys are ASCII
@@ -427,65 +420,6 @@ pub fn parse_extensions(raw: &str) -> Result<BTreeMap<String, String>> {
         out.insert(key, value);
     }
     Ok(out)
-}
-
-/// ASCII `isspace` as librdkafka uses it (space, \t, \n, \v, \f, \r).
-fn is_c_space(c: char) -> bool {
-    c == ' ' || ('\t'..='\r').contains(&c)
-}
-
-/// librdkafka's `rd_string_split` with `skip_empty`: `\` escapes the next
-/// character (`\t \n \r \0` map to control characters), unescaped leading
-/// whitespace is dropped, trailing whitespace is always dropped.
-fn split_fields(raw: &str, sep: char) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut escaped = false;
-    let finish = |field: &mut String, fields: &mut Vec<String>| {
-        let trimmed_len = field.trim_end_matches(is_c_space).len();
-        field.truncate(trimmed_len);
-        if !field.is_empty() {
-            fields.push(std::mem::take(field));
-        }
-    };
-    for c in raw.chars() {
-        if escaped {
-            escaped = false;
-            field.push(match c {
-                't' => '\t',
-                'n' => '\n',
-                'r' => '\r',
-                '0' => '\0',
-                other => other,
-            });
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == sep {
-            finish(&mut field, &mut fields);
-        } else if field.is_empty() && is_c_space(c) {
-            // leading unescaped whitespace
-        } else {
-            field.push(c);
-        }
-    }
-    finish(&mut field, &mut fields);
-    fields
-}
-
-/// Splits into fields and each field on its first `=`; a field without `=`
-/// or with an empty key is an error. Duplicate keys are returned in order
-/// (callers let the last win).
-fn parse_key_values(raw: &str, what: &str) -> Result<Vec<(String, String)>> {
-    split_fields(raw, ',')
-        .into_iter()
-        .map(|field| match field.find('=') {
-            Some(eq) if eq > 0 => Ok((field[..eq].to_string(), field[eq + 1..].to_string())),
-            _ => Err(Error::config(format!(
-                "{what}: malformed entry {:?} (expected key=value).",
-                field.split('=').next().unwrap_or("")
-            ))),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -631,5 +565,208 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("at most"));
+    }
+
+    #[test]
+    fn readme_table_is_the_key_table() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .expect("README.md");
+        let section = readme
+            .split("\n## ")
+            .find(|s| s.starts_with("Configuration"))
+            .expect("README has a '## Configuration' section");
+        let table: String = section
+            .lines()
+            .skip_while(|l| !l.starts_with("| key |"))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let expected = keys::readme_table();
+        assert!(
+            table == expected,
+            "README.md's configuration table differs from config::KEYS; paste this:\n\n{expected}"
+        );
+        // And, said plainly: every key with its default, nothing else.
+        for k in KEYS {
+            let row = format!("| `{}` |", k.display_name());
+            let line = table.lines().find(|l| l.starts_with(&row)).expect(&row);
+            let default = k.default.map(|d| format!("`{d}`")).unwrap_or("—".into());
+            assert!(line.contains(&format!(" | {default} | ")), "{line}");
+        }
+        assert_eq!(table.lines().count(), KEYS.len() + 2);
+    }
+
+    #[test]
+    fn table_defaults_are_what_parse_fills_in() {
+        let c = ok("region=r,audience=a");
+        let effective: BTreeMap<_, _> = c.effective().into_iter().collect();
+        for k in KEYS.iter().filter(|k| k.requires.is_none()) {
+            assert_eq!(
+                effective.get(k.name).map(String::as_str),
+                k.default.or(match k.name {
+                    "region" => Some("r"),
+                    "audience" => Some("a"),
+                    _ => None,
+                }),
+                "{}",
+                k.name
+            );
+        }
+        assert_eq!(
+            keys::default_of("duration_seconds"),
+            Some(DEFAULT_DURATION_SECONDS.to_string().as_str())
+        );
+    }
+
+    #[test]
+    fn role_session_name_default_applies_only_with_role_arn() {
+        assert_eq!(ok("region=r,audience=a").role_session_name, None);
+        let c = ok("region=r,audience=a,role_arn=arn:aws:iam::1:role/x");
+        assert_eq!(c.role_session_name.as_deref(), Some("kafka-iam-oauth"));
+        // Same effective config, so the same cache entry.
+        assert_eq!(
+            c,
+            ok("region=r,audience=a,role_arn=arn:aws:iam::1:role/x,role_session_name=kafka-iam-oauth")
+        );
+        assert!(err("region=r,audience=a,role_session_name=abc").contains("need 'role_arn'"));
+    }
+
+    #[test]
+    fn unknown_key_message_lists_every_key_from_the_table() {
+        let e = err("region=r,audience=a,bogus=1");
+        for k in KEYS {
+            assert!(e.contains(&k.display_name()), "{e}");
+        }
+        assert!(e.contains("Allowed keys: region, audience,"), "{e}");
+        assert!(err("region=r,audience=a,TAG_x=1").contains("unknown key \"TAG_x\""));
+    }
+
+    #[test]
+    fn debug_shows_redacted_keys_only_as_set() {
+        let c = ok("region=r,audience=a,role_arn=arn:aws:iam::1:role/x,external_id=very-secret-id");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("very-secret-id"), "{dbg}");
+        assert!(dbg.contains("external_id: Some(\"<set>\")"), "{dbg}");
+        assert!(dbg.contains("region: Some(\"r\")"), "{dbg}");
+        // A rejected redacted value is not echoed either.
+        let e = err("region=r,audience=a,role_arn=arn:aws:iam::1:role/x,external_id=x");
+        assert!(
+            e.contains("'external_id' must be 2 to 1224 characters"),
+            "{e}"
+        );
+        assert!(KEYS.iter().filter(|k| k.redacted).all(|k| k.ours));
+    }
+
+    #[test]
+    fn effective_follows_the_table_order() {
+        let c = ok("tag_b=2,tag_a=1,sts_endpoint=http://127.0.0.1:1,region=r,audience=a");
+        let keys: Vec<String> = c.effective().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "region",
+                "audience",
+                "duration_seconds",
+                "signing_algorithm",
+                "sts_endpoint",
+                "aws_debug",
+                "tag_a",
+                "tag_b",
+                "principal_claim"
+            ]
+        );
+    }
+
+    #[test]
+    fn sts_endpoint_must_be_an_http_url_with_a_host() {
+        for good in [
+            "http://127.0.0.1:4566",
+            "https://sts-fips.us-east-1.amazonaws.com",
+            "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com/",
+            "http://[::1]:8080/path?q=1",
+        ] {
+            assert_eq!(
+                ok(&format!("region=r,audience=a,sts_endpoint={good}"))
+                    .sts_endpoint
+                    .as_deref(),
+                Some(good)
+            );
+        }
+        for bad in [
+            "localhost",
+            "ftp://x",
+            "http://",
+            "http:x",
+            "HTTP://x",
+            "http://a b",
+            "http://a\\tb",
+            "https://exa<mple.com",
+            "http://:80",
+        ] {
+            let e = err(&format!("region=r,audience=a,sts_endpoint={bad}"));
+            assert!(
+                e.contains("'sts_endpoint' must be an http:// or https:// URL"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn escape_value_round_trips_through_the_grammar() {
+        let samples = [
+            "kafka",
+            "a,b",
+            "a\\b",
+            "a\\,b",
+            "\\",
+            ",",
+            ",,",
+            "\\\\,",
+            "a=b=c",
+            "=",
+            " leading space",
+            "  two",
+            "\tleading tab",
+            "\nleading newline",
+            "\x0bvt",
+            "\x0cff",
+            "in\tside",
+            "in\nside\r\n!",
+            "in side",
+            "käfka ☃",
+            "\u{a0}nbsp",
+            "a\\tb",
+            "\\n",
+            "\0nul",
+            "x\0",
+            "\\0",
+        ];
+        let generated = (0u32..2000).map(|i| {
+            // Every short string over an alphabet of the tricky characters.
+            let alphabet = ['a', ',', '\\', ' ', '\t', '=', 'n', '\n'];
+            let mut s = String::new();
+            let mut n = i;
+            loop {
+                s.push(alphabet[(n % 8) as usize]);
+                n /= 8;
+                if n == 0 {
+                    break;
+                }
+            }
+            s
+        });
+        let mut checked = 0;
+        for s in samples.iter().map(|s| s.to_string()).chain(generated) {
+            // The grammar cannot carry trailing whitespace or an empty value.
+            if s.is_empty() || s.ends_with(grammar::is_c_space) {
+                continue;
+            }
+            let config = config_string([("region", "r"), ("audience", s.as_str())]);
+            assert_eq!(ok(&config).audience, s, "{config:?}");
+            checked += 1;
+        }
+        assert!(checked > 1000);
     }
 }

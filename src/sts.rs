@@ -281,7 +281,8 @@ async fn credentials_provider(cfg: &Config, sdk: &SdkConfig) -> Result<SharedCre
         .session_name(
             cfg.role_session_name
                 .clone()
-                .unwrap_or_else(|| "kafka-iam-oauth".into()),
+                .or_else(|| crate::config::default_of("role_session_name").map(String::from))
+                .unwrap_or_default(),
         )
         .configure(sdk);
     if let Some(id) = &cfg.external_id {
