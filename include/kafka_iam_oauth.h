@@ -12,6 +12,7 @@
 #ifndef KAFKA_IAM_OAUTH_H
 #define KAFKA_IAM_OAUTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 /* The library version; kafka_iam_oauth_version() returns the same string. */
@@ -20,6 +21,13 @@
 #define KAFKA_IAM_OAUTH_VERSION_MINOR 1
 #define KAFKA_IAM_OAUTH_VERSION_PATCH 0
 
+
+/**
+ * How long a call waits for STS by default when no token is cached, in
+ * milliseconds: what `timeout_ms` 0 means, and the wait of every token
+ * refresh the librdkafka integration answers.
+ */
+#define KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS 8000
 
 /**
  * Status of a call. `KAFKA_IAM_OAUTH_OK` is 0; errors start at 7001 so they
@@ -105,7 +113,8 @@ void kafka_iam_oauth_provider_free(kafka_iam_oauth_provider *provider);
  * Gets the current token. Returns at once (no network, no lock) when a
  * token with a useful lifetime is cached, which is always the case after
  * the first one while the provider is in use; otherwise may block up to
- * `timeout_ms` milliseconds (0 = the default, 8000) waiting for STS.
+ * `timeout_ms` milliseconds (0 = `KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS`)
+ * waiting for STS.
  *
  * On success `*token_out` receives a token the caller owns and frees with
  * `kafka_iam_oauth_token_free`. On failure nothing is written to
@@ -115,6 +124,17 @@ kafka_iam_oauth_status kafka_iam_oauth_provider_token(const kafka_iam_oauth_prov
                                                       uint32_t timeout_ms,
                                                       const kafka_iam_oauth_token **token_out,
                                                       kafka_iam_oauth_error **error_out);
+
+/**
+ * The cached token, if one with a useful lifetime is cached; never blocks,
+ * never calls STS, takes no lock. Returns a token the caller owns and frees
+ * with `kafka_iam_oauth_token_free`, or NULL when none is cached (or
+ * `provider` is NULL): then `kafka_iam_oauth_provider_token` gets one.
+ *
+ * Taking the cached token counts as use, so the library keeps refreshing
+ * it ahead of expiry.
+ */
+const kafka_iam_oauth_token *kafka_iam_oauth_provider_cached_token(const kafka_iam_oauth_provider *provider);
 
 /**
  * How many tokens STS has minted for the provider's shared cache entry in
@@ -135,6 +155,15 @@ const char *kafka_iam_oauth_token_value(const kafka_iam_oauth_token *token);
 int64_t kafka_iam_oauth_token_lifetime_ms(const kafka_iam_oauth_token *token);
 
 /**
+ * When the library refreshes this token in the background (while it is
+ * in use), as milliseconds since the Unix epoch: between the token's mint
+ * and its expiry. Code that hands tokens to clients itself looks for a new
+ * one from then on (`kafka_iam_oauth_provider_cached_token`), instead of
+ * guessing a fraction of the lifetime. 0 for a NULL token.
+ */
+int64_t kafka_iam_oauth_token_refresh_at_ms(const kafka_iam_oauth_token *token);
+
+/**
  * The principal name (the configured claim, `sub` by default: the IAM ARN),
  * NUL-terminated, borrowed from the token. NULL for a NULL token.
  */
@@ -143,9 +172,9 @@ const char *kafka_iam_oauth_token_principal(const kafka_iam_oauth_token *token);
 /**
  * SASL extensions as a flat array `key0, value0, key1, value1, ...` of
  * NUL-terminated strings, the shape `rd_kafka_oauthbearer_set_token` takes.
- * `*count_out` receives the number of strings (even). The array and strings
- * are borrowed from the token. Returns NULL (count 0) when there are none or
- * the token is NULL.
+ * `*count_out` (if not NULL) receives the number of strings (even). The
+ * array and strings are borrowed from the token. Returns NULL (count 0)
+ * when there are none or the token is NULL.
  */
 const char *const *kafka_iam_oauth_token_extensions(const kafka_iam_oauth_token *token,
                                                     size_t *count_out);
@@ -168,10 +197,17 @@ kafka_iam_oauth_status kafka_iam_oauth_error_status(const kafka_iam_oauth_error 
 const char *kafka_iam_oauth_error_message(const kafka_iam_oauth_error *error);
 
 /**
- * The AWS error code for STS errors (e.g. "AccessDenied"), borrowed from
- * the error; NULL when there is none.
+ * The AWS error code for STS errors (e.g. "AccessDenied"), NUL-terminated,
+ * borrowed from the error; NULL when there is none or `error` is NULL.
  */
 const char *kafka_iam_oauth_error_aws_code(const kafka_iam_oauth_error *error);
+
+/**
+ * Whether trying again later may succeed (throttling, STS 5xx, a timeout,
+ * an unreachable endpoint); false for configuration, credential and
+ * permission errors, which need a change first, and for NULL.
+ */
+bool kafka_iam_oauth_error_retryable(const kafka_iam_oauth_error *error);
 
 /**
  * Frees an error. NULL is a no-op.
@@ -179,10 +215,76 @@ const char *kafka_iam_oauth_error_aws_code(const kafka_iam_oauth_error *error);
 void kafka_iam_oauth_error_free(kafka_iam_oauth_error *error);
 
 /**
- * The library version ("MAJOR.MINOR.PATCH"), a static string; equals the
- * header's `KAFKA_IAM_OAUTH_VERSION`.
+ * The library version ("MAJOR.MINOR.PATCH"), a static NUL-terminated
+ * string (never freed); equals the header's `KAFKA_IAM_OAUTH_VERSION`.
  */
 const char *kafka_iam_oauth_version(void);
+
+/**
+ * The untyped entry behind `kafka_iam_oauth_rdkafka_conf_init()` of
+ * `kafka_iam_oauth_rdkafka.h` (use that from C): attaches this library to
+ * a librdkafka configuration.
+ *
+ * `conf` is an `rd_kafka_conf_t *` on which `sasl.oauthbearer.config` (and,
+ * where the librdkafka build has it, `sasl.oauthbearer.extensions`) is
+ * already set. Validates them (no network call), registers the token
+ * refresh callback, routes refreshes to the SASL queue and adds
+ * interceptors that check later changes to those settings, check
+ * `sasl.mechanism` when a client is created, hand the SASL queue to
+ * librdkafka's background thread (no polling needed for refreshes), and
+ * re-attach to copies made with `rd_kafka_conf_dup`. Call it once per
+ * configuration, before `rd_kafka_new`; a second call, or one on a
+ * configuration that loads this library through `plugin.library.paths`, is
+ * refused. librdkafka must be loaded in the process (1.9 or newer); this
+ * library finds its functions at run time.
+ *
+ * Returns `RD_KAFKA_CONF_OK` (0), or `RD_KAFKA_CONF_INVALID` (-1) with the
+ * reason written to `errstr` (NUL-terminated, truncated to `errstr_size`
+ * bytes; `errstr` may be NULL). `conf` stays owned by the caller. Never blocks.
+ *
+ * # Safety
+ * `conf` is NULL or a live `rd_kafka_conf_t`; `errstr` is NULL or writable
+ * for `errstr_size` bytes.
+ */
+int kafka_iam_oauth_rdkafka_conf_init_raw(void *conf, char *errstr, size_t errstr_size);
+
+/**
+ * The untyped entry behind
+ * `kafka_iam_oauth_rdkafka_enable_background_callbacks()` of
+ * `kafka_iam_oauth_rdkafka.h`: hands the SASL queue of client `rk` (an
+ * `rd_kafka_t *`) to librdkafka's background thread, so token refreshes
+ * are answered while the application does not poll. Clients made from a
+ * configuration given to `kafka_iam_oauth_rdkafka_conf_init_raw` (or
+ * loading the plugin) get this already; calling it again is harmless.
+ *
+ * Returns 0 (`RD_KAFKA_RESP_ERR_NO_ERROR`) or a librdkafka error code
+ * (`RD_KAFKA_RESP_ERR__INVALID_ARG` for a NULL `rk`) with the reason in
+ * `errstr` (may be NULL). Never blocks.
+ *
+ * # Safety
+ * `rk` is NULL or a live `rd_kafka_t`; `errstr` is NULL or writable for
+ * `errstr_size` bytes.
+ */
+int kafka_iam_oauth_rdkafka_enable_background_callbacks_raw(void *rk,
+                                                            char *errstr,
+                                                            size_t errstr_size);
+
+/**
+ * The untyped token-refresh callback behind
+ * `kafka_iam_oauth_rdkafka_refresh_cb()` of `kafka_iam_oauth_rdkafka.h`,
+ * for applications that register the callback themselves with
+ * `rd_kafka_conf_set_oauthbearer_token_refresh_cb` instead of calling
+ * `kafka_iam_oauth_rdkafka_conf_init`. Reads the client's
+ * `sasl.oauthbearer.config` and `sasl.oauthbearer.extensions` and answers
+ * with `rd_kafka_oauthbearer_set_token`, or with
+ * `rd_kafka_oauthbearer_set_token_failure` and a message starting with
+ * `kafka-iam-oauth:` (never a token or secret). May block up to
+ * `KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS`, and only when no token is cached.
+ *
+ * # Safety
+ * Called by librdkafka with a live `rd_kafka_t`.
+ */
+void kafka_iam_oauth_rdkafka_refresh_cb_raw(void *rk, const char *oauthbearer_config, void *opaque);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,6 +1,7 @@
 # C: ABI tests (valgrind, AddressSanitizer/UBSan) and end-to-end tests with
-# real librdkafka through include/kafka_iam_oauth_rdkafka.h, against the
-# harness broker (tests/c/run.sh; docs/c.md).
+# real librdkafka, the library attached through include/kafka_iam_oauth_rdkafka.h
+# and through plugin.library.paths, against the harness broker
+# (tests/c/run.sh; docs/c.md).
 # Two librdkafka flavours: Debian's 2.0.2 (no KIP-368 re-authentication: the
 # broker closes expiring sessions and the client reconnects) and the 2.16 that
 # confluent-kafka's PyPI wheel bundles (re-authenticates in place), taken
@@ -64,7 +65,8 @@ C_BINARIES := $(addprefix $(C_BUILD)/,abi_test abi_test_asan e2e_debian e2e_asan
 c-binaries: $(C_BINARIES)
 
 test-c: c-binaries
-	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && ./tests/c/run.sh $(C_REFRESH_SECONDS)
+	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
+	  KIO_PLUGIN_SO="$(abspath $(LIBDIR))/libkafka_iam_oauth.so" ./tests/c/run.sh $(C_REFRESH_SECONDS)
 
 demo-c: $(C_BUILD)/produce_consume
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \

@@ -1,4 +1,4 @@
-# The librdkafka plugin (capi/src/plugin.rs, docs/plugin.md): kcat, config-only C
+# The librdkafka plugin (capi/src/rdkafka.rs, docs/plugin.md): kcat, config-only C
 # programs (Debian's librdkafka 2.0.2 and the 2.16 bundled in
 # confluent-kafka's wheel) and confluent-kafka-python load
 # libkafka_iam_oauth.so by configuration alone (tests/plugin/run.sh).

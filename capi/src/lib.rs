@@ -1,24 +1,46 @@
-//! The C ABI. Every export goes through [`boundary`] (status-returning
-//! calls) or [`guard`] (accessors): panics are caught, pointers checked, and
-//! errors come back from the call that failed as an owned
-//! `kafka_iam_oauth_error`, never through thread-local state.
+//! The C ABI (`kafka_iam_oauth_*`) and the librdkafka integration, over
+//! the core crate's public API.
 //!
-//! The header `include/kafka_iam_oauth.h` is generated from this file by
+//! Every `extern "C"` function here, the exports and the callbacks
+//! librdkafka calls alike, goes through [`ffi::boundary`]: panics are
+//! caught, pointers checked, and failures come back as the value each
+//! function documents; errors come from the call that failed, as an owned
+//! `kafka_iam_oauth_error`, never through thread-local state. Handles are
+//! converted with the [`ffi::Castable`] traits, never with ad-hoc casts.
+//!
+//! The header `include/kafka_iam_oauth.h` is generated from this crate by
 //! cbindgen (`make header`).
 
 #![allow(non_camel_case_types)]
+// Each export's doc comment states its C contract (who owns what, what may
+// be NULL); that is the safety contract, and it is what the header shows.
+#![allow(clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod plugin;
-pub use plugin::plugin_conf_init;
+mod ffi;
+mod librdkafka;
+mod rdkafka;
+pub use rdkafka::{
+    kafka_iam_oauth_rdkafka_conf_init_raw, kafka_iam_oauth_rdkafka_enable_background_callbacks_raw,
+    kafka_iam_oauth_rdkafka_refresh_cb_raw, plugin_conf_init,
+};
 
-use kafka_iam_oauth::config::MAX_INPUT_LEN;
+use ffi::{boundary, internal_error, read_str, ArcHandle, BoxHandle, Castable, Or, Out, Report};
 use kafka_iam_oauth::{Error, ErrorKind, Provider, Token};
 use std::ffi::{c_char, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// How long a call waits for STS by default when no token is cached, in
+/// milliseconds: what `timeout_ms` 0 means, and the wait of every token
+/// refresh the librdkafka integration answers.
+pub const KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS: u32 = 8000;
+
+// The header constant is a literal (cbindgen cannot evaluate the core's
+// Duration); this keeps it equal to the core's default at compile time.
+const _: () = assert!(
+    kafka_iam_oauth::DEFAULT_TIMEOUT.as_millis() == KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS as u128
+);
 
 /// Status of a call. `KAFKA_IAM_OAUTH_OK` is 0; errors start at 7001 so they
 /// are not mistaken for errno or librdkafka codes.
@@ -75,86 +97,70 @@ pub struct kafka_iam_oauth_error {
     _private: [u8; 0],
 }
 
+impl ffi::LastResort for kafka_iam_oauth_status {
+    fn last_resort() -> Self {
+        KAFKA_IAM_OAUTH_ERR_INTERNAL
+    }
+}
+
+/// What a `kafka_iam_oauth_error` handle owns.
 struct ErrorObject {
     status: kafka_iam_oauth_status,
     message: CString,
     aws_code: Option<CString>,
+    retryable: bool,
 }
+
+// SAFETY: the handle types are opaque markers; their pointers are made only
+// by the `into_c` of the traits below with the `Rust` type named here.
+unsafe impl Castable for kafka_iam_oauth_provider {
+    type Rust = Provider;
+}
+impl BoxHandle for kafka_iam_oauth_provider {}
+// SAFETY: as above.
+unsafe impl Castable for kafka_iam_oauth_token {
+    type Rust = Token;
+}
+impl ArcHandle for kafka_iam_oauth_token {}
+// SAFETY: as above.
+unsafe impl Castable for kafka_iam_oauth_error {
+    type Rust = ErrorObject;
+}
+impl BoxHandle for kafka_iam_oauth_error {}
 
 fn to_cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "\\0")).unwrap_or_default()
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidArgument, message)
-}
+/// For status-returning calls: `KAFKA_IAM_OAUTH_OK`, or the error's status
+/// plus, when `error_out` is not NULL, an owned error object in `*error_out`.
+struct StatusOut(*mut *mut kafka_iam_oauth_error);
 
-/// Runs `f` for a status-returning export: catches panics and turns errors
-/// into a status plus, if `error_out` is not NULL, an owned error object.
-fn boundary<F>(error_out: *mut *mut kafka_iam_oauth_error, f: F) -> kafka_iam_oauth_status
-where
-    F: FnOnce() -> Result<(), Error>,
-{
-    let err = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => return KAFKA_IAM_OAUTH_OK,
-        Ok(Err(e)) => e,
-        Err(_) => Error::new(
-            ErrorKind::Internal,
-            "kafka-iam-oauth: internal error (a panic was caught); please report it",
-        ),
-    };
-    let status = kafka_iam_oauth_status::from(err.kind());
-    if !error_out.is_null() {
-        let obj = Box::new(ErrorObject {
-            status,
-            message: to_cstring(err.message()),
-            aws_code: err.aws_code().map(to_cstring),
-        });
-        // SAFETY: caller promised `error_out` is NULL or writable.
-        unsafe { *error_out = Box::into_raw(obj).cast() };
+impl Report<(), Error> for StatusOut {
+    type Output = kafka_iam_oauth_status;
+    fn ok(self, _: ()) -> kafka_iam_oauth_status {
+        KAFKA_IAM_OAUTH_OK
     }
-    status
-}
-
-/// Runs an accessor; a panic yields `fallback` instead of unwinding into C.
-fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
-}
-
-/// Reads a caller's NUL-terminated string: NULL, longer than
-/// `MAX_INPUT_LEN` bytes or not UTF-8 is an error naming `what`.
-///
-/// # Safety
-/// `p` is NULL or points to readable memory up to its NUL or `MAX_INPUT_LEN`+1 bytes.
-unsafe fn read_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, Error> {
-    if p.is_null() {
-        return Err(invalid(format!("{what} is NULL")));
+    fn fail(self, err: Error) -> kafka_iam_oauth_status {
+        let status = kafka_iam_oauth_status::from(err.kind());
+        if !self.0.is_null() {
+            let obj = kafka_iam_oauth_error::into_c(ErrorObject {
+                status,
+                message: to_cstring(err.message()),
+                aws_code: err.aws_code().map(to_cstring),
+                retryable: err.is_retryable(),
+            });
+            // SAFETY: the caller promised `error_out` is NULL or writable.
+            unsafe { *self.0 = obj };
+        }
+        status
     }
-    // SAFETY: bounded scan, per the contract above.
-    let len = unsafe { libc::strnlen(p, MAX_INPUT_LEN + 1) };
-    if len > MAX_INPUT_LEN {
-        return Err(invalid(format!(
-            "{what} is longer than {MAX_INPUT_LEN} bytes"
-        )));
+    fn panicked(self) -> kafka_iam_oauth_status {
+        self.fail(internal_error())
     }
-    // SAFETY: `len` bytes followed by a NUL are readable.
-    let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
-    std::str::from_utf8(bytes).map_err(|e| {
-        invalid(format!(
-            "{what} is not valid UTF-8 (at byte {})",
-            e.valid_up_to()
-        ))
-    })
-}
-
-fn provider_ref<'a>(p: *const kafka_iam_oauth_provider) -> Result<&'a Provider, Error> {
-    // SAFETY: non-NULL handles come from `kafka_iam_oauth_provider_new`.
-    unsafe { p.cast::<Provider>().as_ref() }.ok_or_else(|| invalid("provider is NULL"))
-}
-
-fn token_ref<'a>(t: *const kafka_iam_oauth_token) -> Option<&'a Token> {
-    // SAFETY: non-NULL handles come from `kafka_iam_oauth_provider_token`.
-    unsafe { t.cast::<Token>().as_ref() }
+    fn last_resort() -> kafka_iam_oauth_status {
+        KAFKA_IAM_OAUTH_ERR_INTERNAL
+    }
 }
 
 /// Creates a provider from a `sasl.oauthbearer.config` string and an optional
@@ -173,21 +179,17 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_new(
     provider_out: *mut *mut kafka_iam_oauth_provider,
     error_out: *mut *mut kafka_iam_oauth_error,
 ) -> kafka_iam_oauth_status {
-    boundary(error_out, || {
-        if provider_out.is_null() {
-            return Err(invalid("provider_out is NULL"));
-        }
-        // SAFETY: per this function's contract.
+    boundary(StatusOut(error_out), || {
+        // SAFETY: per this function's contract (all three below).
+        let out = unsafe { Out::new(provider_out, "provider_out") }?;
         let config = unsafe { read_str(config, "config") }?;
         let extensions = if extensions.is_null() {
             ""
         } else {
-            // SAFETY: per this function's contract.
             unsafe { read_str(extensions, "extensions") }?
         };
         let provider = Provider::new(config, extensions)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *provider_out = Box::into_raw(Box::new(provider)).cast() };
+        out.write(kafka_iam_oauth_provider::into_c(provider));
         Ok(())
     })
 }
@@ -196,18 +198,18 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_new(
 /// the shared cache lives on for other providers of the same configuration.
 #[no_mangle]
 pub unsafe extern "C" fn kafka_iam_oauth_provider_free(provider: *mut kafka_iam_oauth_provider) {
-    guard((), || {
-        if !provider.is_null() {
-            // SAFETY: created by `Box::into_raw` in `kafka_iam_oauth_provider_new`.
-            drop(unsafe { Box::from_raw(provider.cast::<Provider>()) });
-        }
+    boundary(Or(()), || -> Result<(), Error> {
+        // SAFETY: NULL or a handle from `kafka_iam_oauth_provider_new`.
+        unsafe { kafka_iam_oauth_provider::free(provider) };
+        Ok(())
     })
 }
 
 /// Gets the current token. Returns at once (no network, no lock) when a
 /// token with a useful lifetime is cached, which is always the case after
 /// the first one while the provider is in use; otherwise may block up to
-/// `timeout_ms` milliseconds (0 = the default, 8000) waiting for STS.
+/// `timeout_ms` milliseconds (0 = `KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS`)
+/// waiting for STS.
 ///
 /// On success `*token_out` receives a token the caller owns and frees with
 /// `kafka_iam_oauth_token_free`. On failure nothing is written to
@@ -219,19 +221,37 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_token(
     token_out: *mut *const kafka_iam_oauth_token,
     error_out: *mut *mut kafka_iam_oauth_error,
 ) -> kafka_iam_oauth_status {
-    boundary(error_out, || {
-        let provider = provider_ref(provider)?;
-        if token_out.is_null() {
-            return Err(invalid("token_out is NULL"));
-        }
-        let token = match provider.cached_token() {
-            Some(t) => t,
-            None if timeout_ms == 0 => provider.token()?,
-            None => provider.token_timeout(Duration::from_millis(timeout_ms.into()))?,
+    boundary(StatusOut(error_out), || {
+        // SAFETY: per this function's contract (both below).
+        let provider = unsafe { kafka_iam_oauth_provider::try_ref(provider, "provider") }?;
+        let out = unsafe { Out::new(token_out, "token_out") }?;
+        let token = if timeout_ms == 0 {
+            provider.token()?
+        } else {
+            provider.token_timeout(Duration::from_millis(timeout_ms.into()))?
         };
-        // SAFETY: checked non-NULL above.
-        unsafe { *token_out = Arc::into_raw(token).cast() };
+        out.write(kafka_iam_oauth_token::into_c(token));
         Ok(())
+    })
+}
+
+/// The cached token, if one with a useful lifetime is cached; never blocks,
+/// never calls STS, takes no lock. Returns a token the caller owns and frees
+/// with `kafka_iam_oauth_token_free`, or NULL when none is cached (or
+/// `provider` is NULL): then `kafka_iam_oauth_provider_token` gets one.
+///
+/// Taking the cached token counts as use, so the library keeps refreshing
+/// it ahead of expiry.
+#[no_mangle]
+pub unsafe extern "C" fn kafka_iam_oauth_provider_cached_token(
+    provider: *const kafka_iam_oauth_provider,
+) -> *const kafka_iam_oauth_token {
+    boundary(Or(ptr::null()), || {
+        // SAFETY: NULL or a handle from `kafka_iam_oauth_provider_new`.
+        let provider = unsafe { kafka_iam_oauth_provider::try_ref(provider, "provider") }?;
+        Ok(provider
+            .cached_token()
+            .map_or(ptr::null(), kafka_iam_oauth_token::into_c))
     })
 }
 
@@ -241,8 +261,9 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_token(
 pub unsafe extern "C" fn kafka_iam_oauth_provider_mint_count(
     provider: *const kafka_iam_oauth_provider,
 ) -> u64 {
-    guard(0, || {
-        provider_ref(provider).map(|p| p.mint_count()).unwrap_or(0)
+    boundary(Or(0), || {
+        // SAFETY: NULL or a handle from `kafka_iam_oauth_provider_new`.
+        Ok(unsafe { kafka_iam_oauth_provider::try_ref(provider, "provider") }?.mint_count())
     })
 }
 
@@ -252,8 +273,11 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_mint_count(
 pub unsafe extern "C" fn kafka_iam_oauth_token_value(
     token: *const kafka_iam_oauth_token,
 ) -> *const c_char {
-    guard(ptr::null(), || {
-        token_ref(token).map_or(ptr::null(), |t| t.value_cstr().as_ptr())
+    boundary(Or(ptr::null()), || {
+        // SAFETY: NULL or a live token handle.
+        Ok(unsafe { kafka_iam_oauth_token::try_ref(token, "token") }?
+            .value_cstr()
+            .as_ptr())
     })
 }
 
@@ -263,7 +287,30 @@ pub unsafe extern "C" fn kafka_iam_oauth_token_value(
 pub unsafe extern "C" fn kafka_iam_oauth_token_lifetime_ms(
     token: *const kafka_iam_oauth_token,
 ) -> i64 {
-    guard(0, || token_ref(token).map_or(0, |t| t.lifetime_ms()))
+    boundary(Or(0), || {
+        // SAFETY: NULL or a live token handle.
+        Ok(unsafe { kafka_iam_oauth_token::try_ref(token, "token") }?.lifetime_ms())
+    })
+}
+
+/// When the library refreshes this token in the background (while it is
+/// in use), as milliseconds since the Unix epoch: between the token's mint
+/// and its expiry. Code that hands tokens to clients itself looks for a new
+/// one from then on (`kafka_iam_oauth_provider_cached_token`), instead of
+/// guessing a fraction of the lifetime. 0 for a NULL token.
+#[no_mangle]
+pub unsafe extern "C" fn kafka_iam_oauth_token_refresh_at_ms(
+    token: *const kafka_iam_oauth_token,
+) -> i64 {
+    boundary(Or(0), || {
+        // SAFETY: NULL or a live token handle.
+        let token = unsafe { kafka_iam_oauth_token::try_ref(token, "token") }?;
+        let since_epoch = token
+            .refresh_at()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+    })
 }
 
 /// The principal name (the configured claim, `sub` by default: the IAM ARN),
@@ -272,43 +319,47 @@ pub unsafe extern "C" fn kafka_iam_oauth_token_lifetime_ms(
 pub unsafe extern "C" fn kafka_iam_oauth_token_principal(
     token: *const kafka_iam_oauth_token,
 ) -> *const c_char {
-    guard(ptr::null(), || {
-        token_ref(token).map_or(ptr::null(), |t| t.principal_cstr().as_ptr())
+    boundary(Or(ptr::null()), || {
+        // SAFETY: NULL or a live token handle.
+        Ok(unsafe { kafka_iam_oauth_token::try_ref(token, "token") }?
+            .principal_cstr()
+            .as_ptr())
     })
 }
 
 /// SASL extensions as a flat array `key0, value0, key1, value1, ...` of
 /// NUL-terminated strings, the shape `rd_kafka_oauthbearer_set_token` takes.
-/// `*count_out` receives the number of strings (even). The array and strings
-/// are borrowed from the token. Returns NULL (count 0) when there are none or
-/// the token is NULL.
+/// `*count_out` (if not NULL) receives the number of strings (even). The
+/// array and strings are borrowed from the token. Returns NULL (count 0)
+/// when there are none or the token is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn kafka_iam_oauth_token_extensions(
     token: *const kafka_iam_oauth_token,
     count_out: *mut usize,
 ) -> *const *const c_char {
-    guard(ptr::null(), || {
-        let ptrs = token_ref(token).map(|t| t.extension_ptrs()).unwrap_or(&[]);
-        if !count_out.is_null() {
-            // SAFETY: checked non-NULL; caller promised it is writable.
-            unsafe { *count_out = ptrs.len() };
+    boundary(Or(ptr::null()), || {
+        // SAFETY: NULL or a live token handle.
+        let ptrs = unsafe { kafka_iam_oauth_token::try_ref(token, "token") }
+            .map_or(&[][..], |t| t.extension_ptrs());
+        // SAFETY: NULL or writable (this function's contract).
+        if let Ok(count) = unsafe { Out::new(count_out, "count_out") } {
+            count.write(ptrs.len());
         }
-        if ptrs.is_empty() {
+        Ok(if ptrs.is_empty() {
             ptr::null()
         } else {
             ptrs.as_ptr()
-        }
+        })
     })
 }
 
 /// Frees a token (zeroing the JWT once no one else holds it). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn kafka_iam_oauth_token_free(token: *const kafka_iam_oauth_token) {
-    guard((), || {
-        if !token.is_null() {
-            // SAFETY: created by `Arc::into_raw` in `kafka_iam_oauth_provider_token`.
-            drop(unsafe { Arc::from_raw(token.cast::<Token>()) });
-        }
+    boundary(Or(()), || -> Result<(), Error> {
+        // SAFETY: NULL or a handle from `_provider_token` / `_cached_token`.
+        unsafe { kafka_iam_oauth_token::free(token) };
+        Ok(())
     })
 }
 
@@ -317,12 +368,14 @@ pub unsafe extern "C" fn kafka_iam_oauth_token_free(token: *const kafka_iam_oaut
 pub unsafe extern "C" fn kafka_iam_oauth_error_status(
     error: *const kafka_iam_oauth_error,
 ) -> kafka_iam_oauth_status {
-    guard(KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, || {
-        // SAFETY: non-NULL errors come from `boundary`.
-        unsafe { error.cast::<ErrorObject>().as_ref() }
-            .map_or(KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, |e| e.status)
+    boundary(Or(KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT), || {
+        // SAFETY: NULL or a live error handle.
+        Ok(unsafe { kafka_iam_oauth_error::try_ref(error, "error") }?.status)
     })
 }
+
+/// What `kafka_iam_oauth_error_message(NULL)` returns.
+static NULL_ERROR: &CStr = c"NULL error";
 
 /// The error message, NUL-terminated UTF-8, borrowed from the error (valid
 /// until `kafka_iam_oauth_error_free`). Never contains a token or secret.
@@ -331,45 +384,60 @@ pub unsafe extern "C" fn kafka_iam_oauth_error_status(
 pub unsafe extern "C" fn kafka_iam_oauth_error_message(
     error: *const kafka_iam_oauth_error,
 ) -> *const c_char {
-    static NULL_ERROR: &CStr = c"NULL error";
-    guard(NULL_ERROR.as_ptr(), || {
-        // SAFETY: non-NULL errors come from `boundary`.
-        unsafe { error.cast::<ErrorObject>().as_ref() }
-            .map_or(NULL_ERROR.as_ptr(), |e| e.message.as_ptr())
+    boundary(Or(NULL_ERROR.as_ptr()), || {
+        // SAFETY: NULL or a live error handle.
+        Ok(unsafe { kafka_iam_oauth_error::try_ref(error, "error") }?
+            .message
+            .as_ptr())
     })
 }
 
-/// The AWS error code for STS errors (e.g. "AccessDenied"), borrowed from
-/// the error; NULL when there is none.
+/// The AWS error code for STS errors (e.g. "AccessDenied"), NUL-terminated,
+/// borrowed from the error; NULL when there is none or `error` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn kafka_iam_oauth_error_aws_code(
     error: *const kafka_iam_oauth_error,
 ) -> *const c_char {
-    guard(ptr::null(), || {
-        // SAFETY: non-NULL errors come from `boundary`.
-        unsafe { error.cast::<ErrorObject>().as_ref() }
-            .and_then(|e| e.aws_code.as_ref())
-            .map_or(ptr::null(), |c| c.as_ptr())
+    boundary(Or(ptr::null()), || {
+        // SAFETY: NULL or a live error handle.
+        let e = unsafe { kafka_iam_oauth_error::try_ref(error, "error") }?;
+        Ok(e.aws_code.as_ref().map_or(ptr::null(), |c| c.as_ptr()))
+    })
+}
+
+/// Whether trying again later may succeed (throttling, STS 5xx, a timeout,
+/// an unreachable endpoint); false for configuration, credential and
+/// permission errors, which need a change first, and for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn kafka_iam_oauth_error_retryable(
+    error: *const kafka_iam_oauth_error,
+) -> bool {
+    boundary(Or(false), || {
+        // SAFETY: NULL or a live error handle.
+        Ok(unsafe { kafka_iam_oauth_error::try_ref(error, "error") }?.retryable)
     })
 }
 
 /// Frees an error. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn kafka_iam_oauth_error_free(error: *mut kafka_iam_oauth_error) {
-    guard((), || {
-        if !error.is_null() {
-            // SAFETY: created by `Box::into_raw` in `boundary`.
-            drop(unsafe { Box::from_raw(error.cast::<ErrorObject>()) });
-        }
+    boundary(Or(()), || -> Result<(), Error> {
+        // SAFETY: NULL or a handle written to an `error_out`.
+        unsafe { kafka_iam_oauth_error::free(error) };
+        Ok(())
     })
 }
 
-/// The library version ("MAJOR.MINOR.PATCH"), a static string; equals the
-/// header's `KAFKA_IAM_OAUTH_VERSION`.
+/// What `kafka_iam_oauth_version()` returns.
+static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+
+/// The library version ("MAJOR.MINOR.PATCH"), a static NUL-terminated
+/// string (never freed); equals the header's `KAFKA_IAM_OAUTH_VERSION`.
 #[no_mangle]
 pub extern "C" fn kafka_iam_oauth_version() -> *const c_char {
-    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    VERSION.as_ptr().cast()
+    boundary(Or(ptr::null()), || -> Result<_, Error> {
+        Ok(VERSION.as_ptr().cast())
+    })
 }
 
 #[cfg(test)]
@@ -381,5 +449,55 @@ mod tests {
         // SAFETY: a static NUL-terminated string.
         let v = unsafe { CStr::from_ptr(kafka_iam_oauth_version()) };
         assert_eq!(v.to_str().unwrap(), kafka_iam_oauth::VERSION);
+    }
+
+    #[test]
+    fn header_default_timeout_is_the_core_default() {
+        assert_eq!(
+            Duration::from_millis(KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS.into()),
+            kafka_iam_oauth::DEFAULT_TIMEOUT
+        );
+    }
+
+    /// Every `extern "C"` function defined in this crate (and the shared
+    /// library's `conf_init`) passes its body to `boundary`, or forwards to
+    /// a function that does.
+    #[test]
+    fn every_extern_c_function_goes_through_the_boundary() {
+        let sources = [
+            ("lib.rs", include_str!("lib.rs")),
+            ("rdkafka.rs", include_str!("rdkafka.rs")),
+            ("ffi.rs", include_str!("ffi.rs")),
+            ("librdkafka.rs", include_str!("librdkafka.rs")),
+            ("../shared/lib.rs", include_str!("../shared/lib.rs")),
+        ];
+        let mut checked = 0;
+        for (file, src) in sources {
+            let mut rest = src;
+            while let Some(i) = rest.find("extern \"C\" fn ") {
+                let after = &rest[i + "extern \"C\" fn ".len()..];
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let body_start = after.find('{').expect("a body");
+                let body = after[body_start + 1..].trim_start();
+                // Skip comments before the first statement.
+                let first = body
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.starts_with("//"))
+                    .unwrap_or("");
+                let forwards =
+                    first.starts_with("unsafe { kafka_iam_oauth_capi::plugin_conf_init(");
+                assert!(
+                    first.starts_with("boundary(") || forwards,
+                    "{file}: extern \"C\" fn {name} does not start with boundary(: {first}"
+                );
+                checked += 1;
+                rest = &after[body_start..];
+            }
+        }
+        assert!(checked >= 25, "only {checked} functions found");
     }
 }

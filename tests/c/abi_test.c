@@ -1,5 +1,6 @@
 /* C ABI tests: bad input gets a status and a readable message, nothing
- * crashes, _free(NULL) is a no-op, the version macros match the library,
+ * crashes, _free(NULL) is a no-op, NULL handles get the documented values,
+ * the version macros match the library, the cached-token call never mints,
  * real tokens come from the emulator ($KIO_EMULATOR_URL), and each failure
  * class (credentials, STS, timeout) has its status and message.
  * Run with no AWS key variables and AWS_SHARED_CREDENTIALS_FILE holding the
@@ -7,8 +8,21 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "kafka_iam_oauth.h"
 #include "check.h"
+
+/* A compile-time constant C code can size timeouts with (its value is
+ * checked against the library's own default by capi's Rust tests). */
+#if KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS <= 0
+#error "KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS must be a positive constant"
+#endif
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* An emulator identity's variable from the harness's env.sh ($KIO_USER_ARN, ...). */
 static const char *identity(const char *name) {
@@ -50,6 +64,11 @@ static void test_free_null(void) {
     CHECK(kafka_iam_oauth_error_aws_code(NULL) == NULL, "aws_code(NULL)");
     CHECK(strcmp(kafka_iam_oauth_error_message(NULL), "NULL error") == 0, "message(NULL)");
     CHECK(kafka_iam_oauth_provider_mint_count(NULL) == 0, "mint_count(NULL)");
+    CHECK(kafka_iam_oauth_provider_cached_token(NULL) == NULL, "cached_token(NULL)");
+    CHECK(kafka_iam_oauth_token_refresh_at_ms(NULL) == 0, "refresh_at(NULL)");
+    CHECK(!kafka_iam_oauth_error_retryable(NULL), "retryable(NULL)");
+    CHECK(kafka_iam_oauth_error_status(NULL) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "status(NULL)");
+    CHECK(kafka_iam_oauth_token_extensions(NULL, NULL) == NULL, "extensions(NULL, NULL)");
 }
 
 static void test_bad_input(void) {
@@ -103,6 +122,12 @@ static void test_bad_input(void) {
     CHECK(kafka_iam_oauth_provider_token(p, 0, NULL, &err) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "NULL token_out");
     CHECK(t == NULL, "nothing written");
     kafka_iam_oauth_error_free(err);
+    err = NULL;
+    /* A configuration error needs a change, not a retry. */
+    CHECK(kafka_iam_oauth_provider_new("audience=a", NULL, &p, &err) == KAFKA_IAM_OAUTH_ERR_CONFIG &&
+              !kafka_iam_oauth_error_retryable(err),
+          "config errors are not retryable");
+    kafka_iam_oauth_error_free(err);
     kafka_iam_oauth_provider_free(p);
 }
 
@@ -113,8 +138,12 @@ static void test_token(const char *emulator) {
              "region=eu-west-1,audience=c-abi-test,duration_seconds=600,profile=kio-user,sts_endpoint=%s", emulator);
     CHECK(new_provider(config, "logicalCluster=lkc-1", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
     if (!p) return;
+    /* Nothing cached yet: the non-blocking call returns NULL and mints nothing. */
+    CHECK(kafka_iam_oauth_provider_cached_token(p) == NULL, "no cached token before the first mint");
+    CHECK(kafka_iam_oauth_provider_mint_count(p) == 0, "cached_token did not mint");
     const kafka_iam_oauth_token *t = NULL;
     kafka_iam_oauth_error *err = NULL;
+    int64_t before = now_ms();
     kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
     CHECK(st == KAFKA_IAM_OAUTH_OK, "%s", err ? kafka_iam_oauth_error_message(err) : "?");
     kafka_iam_oauth_error_free(err);
@@ -126,6 +155,16 @@ static void test_token(const char *emulator) {
         size_t n = 0;
         const char *const *ext = kafka_iam_oauth_token_extensions(t, &n);
         CHECK(n == 2 && strcmp(ext[0], "logicalCluster") == 0 && strcmp(ext[1], "lkc-1") == 0, "extensions");
+        /* The refresh time lies between the mint and the expiry (600 s on). */
+        int64_t refresh = kafka_iam_oauth_token_refresh_at_ms(t), expiry = kafka_iam_oauth_token_lifetime_ms(t);
+        CHECK(refresh > before && refresh < expiry && expiry - refresh < 600 * 1000, "refresh at %lld, expiry %lld",
+              (long long)refresh, (long long)expiry);
+        /* Now the non-blocking call has it: the same token, owned by the caller. */
+        const kafka_iam_oauth_token *cached = kafka_iam_oauth_provider_cached_token(p);
+        CHECK(cached && cached != t && strcmp(kafka_iam_oauth_token_value(cached), kafka_iam_oauth_token_value(t)) == 0 &&
+                  kafka_iam_oauth_token_refresh_at_ms(cached) == refresh,
+              "cached token");
+        kafka_iam_oauth_token_free(cached);
         /* A second provider with the same config shares the cache. */
         kafka_iam_oauth_provider *p2 = NULL;
         new_provider(config, "logicalCluster=lkc-1", &p2, msg, sizeof msg);
@@ -176,6 +215,7 @@ static void test_failures(const char *emulator) {
     CHECK(st == KAFKA_IAM_OAUTH_ERR_CREDENTIALS && strstr(kafka_iam_oauth_error_message(err), "AWS_ACCESS_KEY_ID") &&
               kafka_iam_oauth_error_aws_code(err) == NULL,
           "%d %s", st, kafka_iam_oauth_error_message(err));
+    CHECK(!kafka_iam_oauth_error_retryable(err), "missing credentials are not retryable");
     kafka_iam_oauth_error_free(err);
     kafka_iam_oauth_provider_free(p);
     err = NULL;
@@ -190,6 +230,7 @@ static void test_failures(const char *emulator) {
     CHECK(st == KAFKA_IAM_OAUTH_ERR_STS && code && strcmp(code, "InvalidClientTokenId") == 0, "%d %s %s", st,
           code ? code : "(no code)", kafka_iam_oauth_error_message(err));
     CHECK(!strstr(kafka_iam_oauth_error_message(err), "unknown-secret"), "no secret in the message");
+    CHECK(!kafka_iam_oauth_error_retryable(err), "an unknown key is not retryable");
     kafka_iam_oauth_error_free(err);
     kafka_iam_oauth_provider_free(p);
     err = NULL;
@@ -205,6 +246,7 @@ static void test_failures(const char *emulator) {
     new_provider(config, NULL, &p, msg, sizeof msg);
     st = kafka_iam_oauth_provider_token(p, 300, &t, &err);
     CHECK(st == KAFKA_IAM_OAUTH_ERR_TIMEOUT && t == NULL, "%d %s", st, kafka_iam_oauth_error_message(err));
+    CHECK(kafka_iam_oauth_error_retryable(err), "a timeout is retryable");
     kafka_iam_oauth_error_free(err);
     err = NULL;
     /* The mint goes on in the background; a patient caller gets the token. */
@@ -229,6 +271,7 @@ static void test_sts_error(const char *emulator) {
     CHECK(st == KAFKA_IAM_OAUTH_ERR_STS && strstr(kafka_iam_oauth_error_message(err), "could not reach"), "%d %s",
           st, kafka_iam_oauth_error_message(err));
     CHECK(t == NULL, "no token written on failure");
+    CHECK(kafka_iam_oauth_error_retryable(err), "an unreachable endpoint is retryable");
     kafka_iam_oauth_error_free(err);
     kafka_iam_oauth_provider_free(p);
 }

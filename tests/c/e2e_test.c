@@ -1,8 +1,13 @@
-/* End-to-end with real librdkafka against the harness broker, using the
- * header-only adapter (include/kafka_iam_oauth_rdkafka.h).
+/* End-to-end with real librdkafka against the harness broker. The library
+ * is attached to each client configuration the way KIO_E2E_PATH says:
+ * "adapter" (the default) calls kafka_iam_oauth_rdkafka_conf_init() from
+ * include/kafka_iam_oauth_rdkafka.h; "plugin" sets plugin.library.paths to
+ * $KIO_PLUGIN_SO instead. Both run the same integration in the library.
  *
  * Usage: e2e_test <scenario> [arg]
- *   adapter                    conf_init/refresh-callback behaviour, no poll needed
+ *   integration                attaching, validation, conf_dup, mechanism check,
+ *                              refresh failures; no poll needed for tokens
+ *   adapter                    the adapter's own entry points (NULLs, own refresh callback)
  *   produce_consume plain|ssl  produce to my-topic, consume it back in my-consumer-group
  *   wrong_audience plain|ssl   the broker refuses the token: SASL authentication error
  *   no_topic_acl               producing to other-topic: TOPIC_AUTHORIZATION_FAILED
@@ -43,8 +48,15 @@ struct seen {
     int auth_errors;    /* RD_KAFKA_RESP_ERR__AUTHENTICATION, from the broker or from us */
     int token_failures; /* refreshes we answered with rd_kafka_oauthbearer_set_token_failure */
     int disconnects;    /* broker connections lost (identical, suppressed reports included) */
+    int mechanism_refused; /* logs of our on_new check refusing sasl.mechanism */
     char last_token_failure[512];
 };
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    struct seen *s = rd_kafka_opaque(rk);
+    if (s && strstr(buf, "kafka-iam-oauth: sasl.mechanism must be OAUTHBEARER")) s->mechanism_refused++;
+    fprintf(stderr, "%s: log %d %s: %s\n", s ? s->name : "?", level, fac, buf);
+}
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     struct seen *s = opaque;
@@ -99,16 +111,28 @@ static rd_kafka_conf_t *plain_conf(int ssl, const char *oauth, struct seen *s) {
     if (ssl) set(conf, "ssl.ca.location", env("KIO_CA_PEM"));
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
 }
 
-/* The same, with the adapter installed (what an application does). */
+static int use_plugin(void) {
+    const char *path = getenv("KIO_E2E_PATH");
+    return path && !strcmp(path, "plugin");
+}
+
+/* Attaches the library to `conf`: the C adapter, or the plugin. */
+static rd_kafka_conf_res_t attach(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
+    if (use_plugin()) return rd_kafka_conf_set(conf, "plugin.library.paths", env("KIO_PLUGIN_SO"), errstr, errstr_size);
+    return kafka_iam_oauth_rdkafka_conf_init(conf, errstr, errstr_size);
+}
+
+/* The same, with the library attached (what an application does). */
 static rd_kafka_conf_t *client_conf(int ssl, const char *audience, const char *extra, struct seen *s) {
     char errstr[512], oauth[1024];
     oauth_config(oauth, sizeof oauth, audience, extra);
     rd_kafka_conf_t *conf = plain_conf(ssl, oauth, s);
-    rd_kafka_conf_res_t r = kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr);
-    CHECK(r == RD_KAFKA_CONF_OK, "conf_init: %s", errstr);
+    rd_kafka_conf_res_t r = attach(conf, errstr, sizeof errstr);
+    CHECK(r == RD_KAFKA_CONF_OK, "attach: %s", errstr);
     return conf;
 }
 
@@ -171,24 +195,38 @@ static int listener(const char *arg) {
     exit(2);
 }
 
-/* ---- the adapter itself -------------------------------------------------- */
+/* ---- the integration itself (either path) --------------------------------- */
 
-static void adapter(void) {
+/* A metadata request needs an authenticated connection: without any poll,
+ * it succeeds only if the refresh was served on the background thread. */
+static void metadata_without_poll(rd_kafka_conf_t *conf, const char *what) {
+    rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, conf);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, 20000);
+    CHECK(err == RD_KAFKA_RESP_ERR_NO_ERROR && md && md->broker_cnt == 1, "%s: metadata without polling: %s", what,
+          rd_kafka_err2name(err));
+    if (md) rd_kafka_metadata_destroy(md);
+    char errstr[512] = "";
+    /* Enabling again by hand is harmless. */
+    CHECK(kafka_iam_oauth_rdkafka_enable_background_callbacks(rk, errstr, sizeof errstr) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR,
+          "%s: enable again: %s", what, errstr);
+    rd_kafka_destroy(rk);
+}
+
+static void integration(void) {
     char errstr[512], oauth[1024];
-    struct seen s = {.name = "adapter"};
+    const char *how = use_plugin() ? "plugin" : "adapter";
+    struct seen s = {.name = how};
+    printf("integration through the %s\n", how);
 
-    /* Bad or missing configuration: conf_init says what is wrong. */
-    rd_kafka_conf_t *conf = plain_conf(0, NULL, &s);
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
-              strstr(errstr, "set sasl.oauthbearer.config"),
-          "no config: %s", errstr);
-    set(conf, "sasl.oauthbearer.config", "audience=a");
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
-              strstr(errstr, "'region' is required"),
+    /* Settings already made are validated when the library is attached,
+     * with the library's message. */
+    rd_kafka_conf_t *conf = plain_conf(0, "audience=a", &s);
+    CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID && strstr(errstr, "'region' is required"),
           "missing region: %s", errstr);
     set(conf, "sasl.oauthbearer.config", "region=eu-west-1,audience=a,duration_seconds=5");
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
-              strstr(errstr, "between 60 and 3600"),
+    CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID && strstr(errstr, "between 60 and 3600"),
           "bad duration: %s", errstr);
     oauth_config(oauth, sizeof oauth, NULL, NULL);
     set(conf, "sasl.oauthbearer.config", oauth);
@@ -197,16 +235,13 @@ static void adapter(void) {
     int have_extensions =
         rd_kafka_conf_set(conf, "sasl.oauthbearer.extensions", "auth=x", errstr, sizeof errstr) == RD_KAFKA_CONF_OK;
     if (have_extensions)
-        CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
+        CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
                   strstr(errstr, "sasl.oauthbearer.extensions"),
               "reserved extension: %s", errstr);
     else
-        printf("adapter: this librdkafka has no sasl.oauthbearer.extensions (%s)\n", errstr);
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(NULL, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
-              strstr(errstr, "NULL"),
-          "NULL conf: %s", errstr);
+        printf("integration: this librdkafka has no sasl.oauthbearer.extensions (%s)\n", errstr);
     /* A config longer than any fixed buffer is read whole (and then refused
-     * for its length by the library, not truncated into something else). */
+     * for its length, not truncated into something else). */
     size_t big = 70000;
     char *huge = malloc(big + 1);
     memset(huge, 'x', big);
@@ -214,54 +249,103 @@ static void adapter(void) {
     huge[big] = 0;
     set(conf, "sasl.oauthbearer.config", huge);
     if (have_extensions) set(conf, "sasl.oauthbearer.extensions", "");
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
-              strstr(errstr, "longer than"),
+    CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID && strstr(errstr, "longer than"),
           "oversized config: %s", errstr);
-    free(huge);
-    /* Good configuration, once; a second call on the same conf is refused. */
+    /* Good settings: attached once. */
     set(conf, "sasl.oauthbearer.config", oauth);
     if (have_extensions) set(conf, "sasl.oauthbearer.extensions", "logicalCluster=lkc-c");
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_OK, "good: %s", errstr);
+    CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_OK, "good: %s", errstr);
+    /* Settings changed afterwards are checked as they are set. */
+    CHECK(rd_kafka_conf_set(conf, "sasl.oauthbearer.config", "audience=a", errstr, sizeof errstr) ==
+                  RD_KAFKA_CONF_INVALID &&
+              strstr(errstr, "kafka-iam-oauth: ") && strstr(errstr, "'region' is required"),
+          "bad config set later: %s", errstr);
+    CHECK(rd_kafka_conf_set(conf, "sasl.oauthbearer.config", huge, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
+              strstr(errstr, "longer than"),
+          "oversized config set later: %s", errstr);
+    free(huge);
+    set(conf, "sasl.oauthbearer.config", oauth);
+    /* The adapter on a configuration that already has the library (from
+     * either path) is refused, so nothing is registered twice. */
     CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
               strstr(errstr, "already"),
           "twice: %s", errstr);
-    CHECK(kafka_iam_oauth_rdkafka_enable_background_callbacks(NULL, errstr, sizeof errstr) ==
-              RD_KAFKA_RESP_ERR__INVALID_ARG,
-          "enable(NULL)");
 
-    /* No poll at all: the refresh is served on the background thread, so a
-     * metadata request (which needs an authenticated connection) succeeds.
-     * The dup'ed configuration keeps the adapter. */
+    /* A configuration copied with rd_kafka_conf_dup keeps the library (the
+     * adapter re-attaches itself; librdkafka reloads the plugin), and so
+     * does a copy of the copy. */
     rd_kafka_conf_t *dup = rd_kafka_conf_dup(conf);
-    rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, conf);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, 20000);
-    CHECK(err == RD_KAFKA_RESP_ERR_NO_ERROR && md && md->broker_cnt == 1, "metadata without polling: %s",
-          rd_kafka_err2name(err));
-    if (md) rd_kafka_metadata_destroy(md);
-    /* Enabling again by hand is harmless. */
-    CHECK(kafka_iam_oauth_rdkafka_enable_background_callbacks(rk, errstr, sizeof errstr) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR,
-          "enable again: %s", errstr);
-    rd_kafka_destroy(rk);
-    rk = new_client(RD_KAFKA_PRODUCER, dup);
-    md = NULL;
-    err = rd_kafka_metadata(rk, 0, NULL, &md, 20000);
-    CHECK(err == RD_KAFKA_RESP_ERR_NO_ERROR && md, "metadata from the dup'ed conf: %s", rd_kafka_err2name(err));
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_destroy(rk);
+    rd_kafka_conf_t *dup2 = rd_kafka_conf_dup(dup);
+    CHECK(kafka_iam_oauth_rdkafka_conf_init(dup, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
+              strstr(errstr, "already"),
+          "the copy has the library: %s", errstr);
+    metadata_without_poll(conf, "original");
+    metadata_without_poll(dup, "conf_dup copy");
+    metadata_without_poll(dup2, "copy of the copy");
     CHECK(s.token_failures == 0 && s.auth_errors == 0, "no failures: %d %d", s.token_failures, s.auth_errors);
+
+    /* The mechanism is checked when a client is created (librdkafka only
+     * logs an on_new failure). */
+    struct seen m = {.name = "mechanism"};
+    conf = rd_kafka_conf_new();
+    set(conf, "security.protocol", "plaintext");
+    set(conf, "sasl.mechanism", "PLAIN");
+    set(conf, "sasl.oauthbearer.config", oauth);
+    rd_kafka_conf_set_opaque(conf, &m);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_OK, "attach: %s", errstr);
+    rd_kafka_destroy(new_client(RD_KAFKA_PRODUCER, conf));
+    CHECK(m.mechanism_refused > 0, "sasl.mechanism=PLAIN is reported at client creation");
 
     /* STS unreachable (nothing listens on port 9): the refresh is answered
      * with a failure carrying the library's message, never left hanging. */
     struct seen f = {.name = "unreachable"};
-    conf = plain_conf(0, "region=eu-west-1,audience=c-adapter-unreachable,sts_endpoint=http://127.0.0.1:9", &f);
-    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_OK, "%s", errstr);
-    rk = new_client(RD_KAFKA_PRODUCER, conf);
+    conf = plain_conf(0, "region=eu-west-1,audience=c-integration-unreachable,sts_endpoint=http://127.0.0.1:9", &f);
+    CHECK(attach(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_OK, "%s", errstr);
+    rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, conf);
     for (double deadline = now_s() + 30; f.token_failures == 0 && now_s() < deadline;) rd_kafka_poll(rk, 200);
-    CHECK(f.token_failures > 0 && strstr(f.last_token_failure, "could not reach"), "failure reported: %s",
-          f.last_token_failure);
+    CHECK(f.token_failures > 0 && strstr(f.last_token_failure, "kafka-iam-oauth: ") &&
+              strstr(f.last_token_failure, "could not reach"),
+          "failure reported: %s", f.last_token_failure);
     rd_kafka_destroy(rk);
+}
+
+/* ---- the adapter's own entry points ---------------------------------------- */
+
+static void adapter(void) {
+    char errstr[512];
+    struct seen s = {.name = "adapter"};
+    /* The adapter is called after the settings: it insists on the config
+     * (the plugin, loaded perhaps before them, checks it at on_new). */
+    rd_kafka_conf_t *conf = plain_conf(0, NULL, &s);
+    CHECK(kafka_iam_oauth_rdkafka_conf_init(conf, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
+              strstr(errstr, "set sasl.oauthbearer.config"),
+          "no config: %s", errstr);
+    rd_kafka_conf_destroy(conf);
+    CHECK(kafka_iam_oauth_rdkafka_conf_init(NULL, errstr, sizeof errstr) == RD_KAFKA_CONF_INVALID &&
+              strstr(errstr, "NULL"),
+          "NULL conf: %s", errstr);
+    CHECK(kafka_iam_oauth_rdkafka_conf_init(NULL, NULL, 0) == RD_KAFKA_CONF_INVALID, "NULL conf, no errstr");
+    CHECK(kafka_iam_oauth_rdkafka_enable_background_callbacks(NULL, errstr, sizeof errstr) ==
+              RD_KAFKA_RESP_ERR__INVALID_ARG &&
+              strstr(errstr, "NULL"),
+          "enable(NULL): %s", errstr);
+    /* A program may register the refresh callback itself and poll. */
+    char oauth[1024];
+    oauth_config(oauth, sizeof oauth, NULL, NULL);
+    conf = plain_conf(0, oauth, &s);
+    rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, kafka_iam_oauth_rdkafka_refresh_cb);
+    rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, conf);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    for (double deadline = now_s() + 20; err != RD_KAFKA_RESP_ERR_NO_ERROR && now_s() < deadline;) {
+        rd_kafka_poll(rk, 100);
+        err = rd_kafka_metadata(rk, 0, NULL, &md, 500);
+    }
+    CHECK(err == RD_KAFKA_RESP_ERR_NO_ERROR, "metadata with the refresh callback alone: %s", rd_kafka_err2name(err));
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    CHECK(s.token_failures == 0 && s.auth_errors == 0, "no failures: %d %d", s.token_failures, s.auth_errors);
 }
 
 /* ---- against the broker -------------------------------------------------- */
@@ -369,10 +453,11 @@ static int emulator_fault(const char *json) {
     return system(cmd);
 }
 
-/* When this process's cached token was minted (wall clock, s), or -1. */
+/* When this process's cached token was minted (wall clock, s), or -1
+ * when none is cached; never waits. */
 static double minted_at(const kafka_iam_oauth_provider *p, double lifetime_s) {
-    const kafka_iam_oauth_token *t = NULL;
-    if (kafka_iam_oauth_provider_token(p, 1000, &t, NULL) != KAFKA_IAM_OAUTH_OK) return -1;
+    const kafka_iam_oauth_token *t = kafka_iam_oauth_provider_cached_token(p);
+    if (!t) return -1;
     double m = kafka_iam_oauth_token_lifetime_ms(t) / 1000.0 - lifetime_s;
     kafka_iam_oauth_token_free(t);
     return m;
@@ -490,7 +575,8 @@ int main(int argc, char **argv) {
     }
     const char *sc = argv[1], *arg = argc > 2 ? argv[2] : NULL;
     printf("librdkafka %s, scenario %s %s\n", rd_kafka_version_str(), sc, arg ? arg : "");
-    if (!strcmp(sc, "adapter")) adapter();
+    if (!strcmp(sc, "integration")) integration();
+    else if (!strcmp(sc, "adapter")) adapter();
     else if (!strcmp(sc, "produce_consume")) produce_consume(listener(arg));
     else if (!strcmp(sc, "wrong_audience")) wrong_audience(listener(arg));
     else if (!strcmp(sc, "no_topic_acl")) no_topic_acl();

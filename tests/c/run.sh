@@ -6,7 +6,9 @@
 # AddressSanitizer/UBSan, then every e2e scenario on both librdkafka flavours
 # (Debian's 2.0.2, which reconnects when the broker ends an expiring session,
 # and the 2.16 that confluent-kafka's wheel bundles, which re-authenticates),
-# and the adapter scenarios once more under AddressSanitizer.
+# the library attached both ways (the C adapter, and the plugin through
+# plugin.library.paths=$KIO_PLUGIN_SO: one integration, two entry points),
+# and the integration scenarios once more under AddressSanitizer.
 # Phase 2: the live-refresh run on both flavours at once, while the emulator
 # throttles and answers 5xx for a while; the emulator's counters must match
 # the tokens the two processes minted. Prints "N passed, N failed".
@@ -16,6 +18,9 @@ B=build/c
 L=$B/logs
 refresh_seconds=${1:-200}
 : "${KIO_EMULATOR_URL:?source the harness env.sh first}"
+: "${KIO_PLUGIN_SO:?set KIO_PLUGIN_SO to the absolute path of libkafka_iam_oauth.so (make test-c does)}"
+export KIO_PLUGIN_SO
+plugin=(env KIO_E2E_PATH=plugin)
 : "${KIO_USER_ACCESS_KEY_ID:?env.sh has no emulator identities: restart the harness}"
 mkdir -p $L
 rm -f $L/*.log
@@ -88,16 +93,21 @@ run "ABI under valgrind" 300 "${profiles[@]}" "${VALGRIND[@]}" $B/abi_test
 run "ABI under ASan+UBSan" 120 "${profiles[@]}" $B/abi_test_asan
 for flavour in debian bundled; do
   e2e=$B/e2e_$flavour
-  run "adapter ($flavour)" 120 "${user[@]}" $e2e adapter
+  run "integration through the adapter ($flavour)" 150 "${user[@]}" $e2e integration
+  run "integration through the plugin ($flavour)" 150 "${user[@]}" "${plugin[@]}" $e2e integration
+  run "adapter entry points ($flavour)" 90 "${user[@]}" $e2e adapter
   run "produce_consume SASL_PLAINTEXT ($flavour)" 150 "${user[@]}" $e2e produce_consume plain
   run "produce_consume SASL_SSL ($flavour)" 150 "${user[@]}" $e2e produce_consume ssl
+  run "produce_consume SASL_SSL through the plugin ($flavour)" 150 "${user[@]}" "${plugin[@]}" $e2e produce_consume ssl
   run "wrong_audience SASL_PLAINTEXT ($flavour)" 90 "${user[@]}" $e2e wrong_audience plain
   run "wrong_audience SASL_SSL ($flavour)" 90 "${user[@]}" $e2e wrong_audience ssl
   run "no_topic_acl ($flavour)" 90 "${user[@]}" $e2e no_topic_acl
   run "no_group_acl ($flavour)" 90 "${noacl[@]}" $e2e no_group_acl
   run "two_principals ($flavour)" 150 "${profiles[@]}" $e2e two_principals
 done
-run "adapter under ASan+UBSan (debian)" 150 "${user[@]}" $B/e2e_asan adapter
+run "integration through the adapter under ASan+UBSan (debian)" 150 "${user[@]}" $B/e2e_asan integration
+run "integration through the plugin under ASan+UBSan (debian)" 150 "${user[@]}" "${plugin[@]}" $B/e2e_asan integration
+run "adapter entry points under ASan+UBSan (debian)" 90 "${user[@]}" $B/e2e_asan adapter
 run "produce_consume SASL_SSL under ASan+UBSan (debian)" 150 "${user[@]}" $B/e2e_asan produce_consume ssl
 
 # ---- phase 2: nothing else talks to the emulator now. Each process makes

@@ -49,7 +49,7 @@ kcat_consume() {
 kcat_bad() { fails_with "$2" timeout 30 "${KCAT[@]}" -X "sasl.oauthbearer.config=$1" -P -t "$KIO_TOPIC"; }
 # No configuration at all: librdkafka reports our on_new message; the
 # metadata request then cannot authenticate.
-kcat_unconfigured() { fails_with "kafka-iam-oauth plugin: set sasl.oauthbearer.config" timeout 30 "${KCAT[@]}" -L -m 5; }
+kcat_unconfigured() { fails_with "kafka-iam-oauth: set sasl.oauthbearer.config" timeout 30 "${KCAT[@]}" -L -m 5; }
 kcat_bad_extensions() {
   fails_with "extension key 'auth' is reserved" timeout 30 "${KCAT[@]}" -X "sasl.oauthbearer.config=$GOOD" \
     -X sasl.oauthbearer.extensions=auth=x -L -m 5

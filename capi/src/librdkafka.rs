@@ -1,0 +1,211 @@
+//! The librdkafka functions this library calls, resolved at run time with
+//! typed symbols (`libloading`), once per process.
+//!
+//! The library does not link librdkafka: the plugin is opened by librdkafka
+//! with `RTLD_NOW | RTLD_LOCAL`, and where librdkafka itself was loaded
+//! privately (confluent-kafka-python's wheel) its symbols are not global.
+//! So the lookup goes: first the global scope (a program linked with
+//! `-lrdkafka`, kcat, a Go or C program), then the librdkafka shared object
+//! already mapped in this process, opened with `RTLD_NOLOAD` so that nothing
+//! new is ever loaded.
+
+use crate::ffi::{boundary, Or};
+use libloading::os::unix::{Library, Symbol};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::OnceLock;
+
+/// `rd_kafka_conf_t`.
+pub(crate) type Conf = c_void;
+/// `rd_kafka_t`.
+pub(crate) type Rk = c_void;
+
+/// `RD_KAFKA_RESP_ERR_NO_ERROR`.
+pub(crate) const RESP_OK: c_int = 0;
+/// `RD_KAFKA_RESP_ERR__INVALID_ARG`.
+pub(crate) const RESP_INVALID_ARG: c_int = -186;
+/// `RD_KAFKA_RESP_ERR__CONFLICT`: an interceptor of that name exists.
+pub(crate) const RESP_CONFLICT: c_int = -173;
+/// `RD_KAFKA_CONF_OK`.
+pub(crate) const CONF_OK: c_int = 0;
+/// `RD_KAFKA_CONF_INVALID`.
+pub(crate) const CONF_INVALID: c_int = -1;
+/// `RD_KAFKA_CONF_UNKNOWN`: "not ours, let librdkafka handle it".
+pub(crate) const CONF_UNKNOWN: c_int = -2;
+/// `RD_KAFKA_THREAD_MAIN`.
+pub(crate) const THREAD_MAIN: c_int = 0;
+
+/// `rd_kafka_conf_set_oauthbearer_token_refresh_cb`'s callback.
+pub(crate) type RefreshCb = unsafe extern "C" fn(*mut Rk, *const c_char, *mut c_void);
+/// `rd_kafka_interceptor_f_on_new_t`.
+pub(crate) type OnNew =
+    unsafe extern "C" fn(*mut Rk, *const Conf, *mut c_void, *mut c_char, usize) -> c_int;
+/// `rd_kafka_interceptor_f_on_conf_set_t`.
+pub(crate) type OnConfSet = unsafe extern "C" fn(
+    *mut Conf,
+    *const c_char,
+    *const c_char,
+    *mut c_char,
+    usize,
+    *mut c_void,
+) -> c_int;
+/// `rd_kafka_interceptor_f_on_conf_dup_t`.
+pub(crate) type OnConfDup =
+    unsafe extern "C" fn(*mut Conf, *const Conf, usize, *mut *const c_char, *mut c_void) -> c_int;
+/// `rd_kafka_interceptor_f_on_thread_start_t`.
+pub(crate) type OnThreadStart =
+    unsafe extern "C" fn(*mut Rk, c_int, *const c_char, *mut c_void) -> c_int;
+
+/// The resolved functions; each field has the C signature of the librdkafka
+/// function it is named after (librdkafka's public API, 1.9 or newer).
+pub(crate) struct Rdkafka {
+    /// Keeps the object the symbols came from open for the process's life.
+    _library: Library,
+    pub conf_get:
+        Symbol<unsafe extern "C" fn(*const Conf, *const c_char, *mut c_char, *mut usize) -> c_int>,
+    pub set_refresh_cb: Symbol<unsafe extern "C" fn(*mut Conf, Option<RefreshCb>)>,
+    pub enable_sasl_queue: Symbol<unsafe extern "C" fn(*mut Conf, c_int)>,
+    pub add_on_new:
+        Symbol<unsafe extern "C" fn(*mut Conf, *const c_char, OnNew, *mut c_void) -> c_int>,
+    pub add_on_conf_set:
+        Symbol<unsafe extern "C" fn(*mut Conf, *const c_char, OnConfSet, *mut c_void) -> c_int>,
+    pub add_on_conf_dup:
+        Symbol<unsafe extern "C" fn(*mut Conf, *const c_char, OnConfDup, *mut c_void) -> c_int>,
+    pub add_on_thread_start:
+        Symbol<unsafe extern "C" fn(*mut Rk, *const c_char, OnThreadStart, *mut c_void) -> c_int>,
+    pub background_enable: Symbol<unsafe extern "C" fn(*mut Rk) -> *mut c_void>,
+    pub error_code: Symbol<unsafe extern "C" fn(*const c_void) -> c_int>,
+    pub error_string: Symbol<unsafe extern "C" fn(*const c_void) -> *const c_char>,
+    pub error_destroy: Symbol<unsafe extern "C" fn(*mut c_void)>,
+    pub rk_conf: Symbol<unsafe extern "C" fn(*mut Rk) -> *const Conf>,
+    #[allow(clippy::type_complexity)]
+    pub set_token: Symbol<
+        unsafe extern "C" fn(
+            *mut Rk,
+            *const c_char,
+            i64,
+            *const c_char,
+            *const *const c_char,
+            usize,
+            *mut c_char,
+            usize,
+        ) -> c_int,
+    >,
+    pub set_token_failure: Symbol<unsafe extern "C" fn(*mut Rk, *const c_char) -> c_int>,
+}
+
+/// The process's librdkafka, resolved on first use. The error says what is
+/// missing (no librdkafka in the process, or one too old).
+pub(crate) fn rdkafka() -> Result<&'static Rdkafka, String> {
+    static RD: OnceLock<Result<Rdkafka, String>> = OnceLock::new();
+    RD.get_or_init(resolve).as_ref().map_err(Clone::clone)
+}
+
+fn resolve() -> Result<Rdkafka, String> {
+    let global = Library::this();
+    // SAFETY: only looks a name up; the type is not used.
+    let library = if unsafe { global.get::<*mut c_void>(b"rd_kafka_conf_get") }.is_ok() {
+        global
+    } else {
+        let path = loaded_librdkafka().ok_or(
+            "no librdkafka found in this process (the plugin must be loaded by librdkafka)",
+        )?;
+        let path = path.into_string().map_err(|p| {
+            format!(
+                "cannot open {}: the path is not UTF-8",
+                p.into_cstring().to_string_lossy()
+            )
+        })?;
+        // SAFETY: RTLD_NOLOAD only returns an object already loaded (and
+        // initialised); it never loads one.
+        unsafe { Library::open(Some(path.as_str()), libc::RTLD_NOW | libc::RTLD_NOLOAD) }
+            .map_err(|e| format!("cannot open {path}: {e}"))?
+    };
+    /// Looks a function up; the field it is assigned to names its type.
+    macro_rules! sym {
+        ($name:literal) => {
+            // SAFETY: every field's type is the C signature of the
+            // librdkafka function of that name (see the struct).
+            unsafe { library.get(concat!($name, "\0").as_bytes()) }.map_err(|_| {
+                format!(
+                    "this librdkafka lacks {} (librdkafka 1.9 or newer is needed)",
+                    $name
+                )
+            })?
+        };
+    }
+    Ok(Rdkafka {
+        conf_get: sym!("rd_kafka_conf_get"),
+        set_refresh_cb: sym!("rd_kafka_conf_set_oauthbearer_token_refresh_cb"),
+        enable_sasl_queue: sym!("rd_kafka_conf_enable_sasl_queue"),
+        add_on_new: sym!("rd_kafka_conf_interceptor_add_on_new"),
+        add_on_conf_set: sym!("rd_kafka_conf_interceptor_add_on_conf_set"),
+        add_on_conf_dup: sym!("rd_kafka_conf_interceptor_add_on_conf_dup"),
+        add_on_thread_start: sym!("rd_kafka_interceptor_add_on_thread_start"),
+        background_enable: sym!("rd_kafka_sasl_background_callbacks_enable"),
+        error_code: sym!("rd_kafka_error_code"),
+        error_string: sym!("rd_kafka_error_string"),
+        error_destroy: sym!("rd_kafka_error_destroy"),
+        rk_conf: sym!("rd_kafka_conf"),
+        set_token: sym!("rd_kafka_oauthbearer_set_token"),
+        set_token_failure: sym!("rd_kafka_oauthbearer_set_token_failure"),
+        _library: library,
+    })
+}
+
+/// Path of the librdkafka shared object mapped in this process: librdkafka.so.1,
+/// or a wheel's librdkafka-<hash>.so.1; not librdkafka++.
+fn loaded_librdkafka() -> Option<CString> {
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut c_void,
+    ) -> c_int {
+        boundary(Or(0), || -> Result<c_int, kafka_iam_oauth::Error> {
+            // SAFETY: called by dl_iterate_phdr with a valid entry; `data`
+            // is the Option<CString> below.
+            let (info, found) = unsafe { (&*info, &mut *(data as *mut Option<CString>)) };
+            if info.dlpi_name.is_null() {
+                return Ok(0);
+            }
+            // SAFETY: dlpi_name is a NUL-terminated path.
+            let name = unsafe { CStr::from_ptr(info.dlpi_name) };
+            let base = name.to_bytes().rsplit(|b| *b == b'/').next().unwrap_or(&[]);
+            let rest = base.strip_prefix(b"librdkafka").unwrap_or(b"+");
+            if matches!(rest.first(), Some(b'.' | b'-')) && rest.windows(3).any(|w| w == b".so") {
+                *found = Some(name.to_owned());
+                return Ok(1);
+            }
+            Ok(0)
+        })
+    }
+    let mut found: Option<CString> = None;
+    // SAFETY: the callback only reads the entries it is handed.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut found as *mut Option<CString>).cast()) };
+    found
+}
+
+impl Rdkafka {
+    /// Reads a string property whole, as bytes without the NUL; `None` when
+    /// unset, empty or unknown to this librdkafka build.
+    ///
+    /// # Safety
+    /// `conf` is a live `rd_kafka_conf_t`.
+    pub(crate) unsafe fn conf_bytes(&self, conf: *const Conf, name: &CStr) -> Option<Vec<u8>> {
+        let mut size = 0usize;
+        // SAFETY: a NULL destination only asks for the size (NUL included).
+        let res = unsafe { (self.conf_get)(conf, name.as_ptr(), std::ptr::null_mut(), &mut size) };
+        if res != CONF_OK || size <= 1 {
+            return None;
+        }
+        let mut buf = vec![0u8; size];
+        // SAFETY: buffer and size describe writable memory.
+        let res =
+            unsafe { (self.conf_get)(conf, name.as_ptr(), buf.as_mut_ptr().cast(), &mut size) };
+        if res != CONF_OK {
+            return None;
+        }
+        let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        buf.truncate(len);
+        (!buf.is_empty()).then_some(buf)
+    }
+}
