@@ -7,6 +7,8 @@ export CARGO_TARGET_DIR ?= $(ROOT)/target
 CBINDGEN_VERSION := 0.29.0
 # The crates that build libkafka_iam_oauth.so (with the plugin entry) and .a.
 C_LIB_PACKAGES := -p kafka-iam-oauth-cdylib -p kafka-iam-oauth-staticlib
+# The one version (the core crate's, in Cargo.toml), read once for every mk/*.mk.
+KIO_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 # $(call build-c-lib,debug|release): builds both C libraries and adds the
 # SONAME link (libkafka_iam_oauth.so.0) that programs linked against
 # target/<profile>/ look for at run time.
@@ -22,6 +24,7 @@ help:
 	@echo "make demo   - install what is needed, start the STS emulator and a local Kafka broker, run the examples, stop them"
 	@echo "make test   - every test suite (Rust, C, Python, Go) against the emulator and the broker"
 	@echo "make bench  - benchmarks (warm-cache token retrieval, cold mint, cold-start stampede)"
+	@echo "make install PREFIX=/usr/local [DESTDIR=] - install the C library, headers and kafka_iam_oauth.pc (make uninstall removes them)"
 	@echo "make header - regenerate include/kafka_iam_oauth.h with cbindgen $(CBINDGEN_VERSION)"
 
 # ---- dependencies (everything from Debian, crates.io, PyPI, the Go proxy, Maven Central)

@@ -10,11 +10,16 @@ GO_BUILD := $(ROOT)/build/go
 GO_PROFILE ?= debug
 GO_LIBDIR := $(CARGO_TARGET_DIR)/$(GO_PROFILE)
 GO_CARGO_FLAGS := $(if $(filter release,$(GO_PROFILE)),--release,)
+# -tags dynamic: the library as `make install` lays it out (go-pkgconfig),
+# found through its kafka_iam_oauth.pc at link time and on LD_LIBRARY_PATH
+# at run time, as a user of a non-system prefix would.
+GO_PREFIX := $(GO_BUILD)/prefix
+GO_DYNAMIC_ENV := PKG_CONFIG_PATH="$(GO_PREFIX)/lib/pkgconfig$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" \
+  LD_LIBRARY_PATH="$(GO_PREFIX)/lib$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}"
 # -L first: the binding's own #cgo LDFLAGS then take libkafka_iam_oauth.a from here.
-GO_ENV := CGO_ENABLED=1 CGO_LDFLAGS="-L$(GO_LIBDIR)" PKG_CONFIG_PATH="$(GO_BUILD)/pkgconfig$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}"
+GO_ENV := CGO_ENABLED=1 CGO_LDFLAGS="-L$(GO_LIBDIR)" $(GO_DYNAMIC_ENV)
 GO_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_ACCESS_KEY_ID" \
   AWS_SECRET_ACCESS_KEY="$$KIO_USER_SECRET_ACCESS_KEY" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-KIO_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
 # The Rust library (static and shared) and the emulator the unit tests start;
 # cargo makes this a no-op when they are fresh.
@@ -28,11 +33,11 @@ go-deps:
 	@cd bindings/go && $(GO) mod download
 	@cd examples/go && $(GO) mod download
 
-# pkg-config file for -tags dynamic, pointing at this checkout.
-go-pkgconfig: $(GO_BUILD)/pkgconfig/kafka_iam_oauth.pc
-$(GO_BUILD)/pkgconfig/kafka_iam_oauth.pc: bindings/go/kafka_iam_oauth.pc.in Cargo.toml
-	@mkdir -p $(@D)
-	sed -e 's|@LIBDIR@|$(GO_LIBDIR)|' -e 's|@INCLUDEDIR@|$(ROOT)/include|' -e 's|@VERSION@|$(KIO_VERSION)|' $< >$@
+# For -tags dynamic: `make install` into the build-local $(GO_PREFIX), so the
+# binding links through the same kafka_iam_oauth.pc every C user gets
+# (mk/install.mk); the profile the rest of the suite links, so no second build.
+go-pkgconfig:
+	@$(MAKE) --no-print-directory -s install PREFIX=$(GO_PREFIX) INSTALL_PROFILE=$(GO_PROFILE) >/dev/null
 
 test-go: go-deps go-lib go-pkgconfig
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && env $(GO_ENV) ./bindings/go/run-tests.sh
