@@ -199,16 +199,19 @@ a_symbols() {
 }
 check a-has-no-conf_init-and-only-prefixed-exports a_symbols
 
-# The Python extension, when `make test-python` has built it.
-py_ext=$(ls build/venv/lib/python3*/site-packages/kafka_iam_oauth/_native*.so 2>/dev/null | head -n1)
+# The Python extension, when `make test-python` has installed it (or, before
+# that, as maturin's cargo build left it in build/zig-target).
+py_ext=$(ls build/venv/lib/python3*/site-packages/kafka_iam_oauth/_native*.so \
+  build/zig-target/*/release/lib_native.so build/zig-target/release/lib_native.so 2>/dev/null | head -n1)
 if [ -n "$py_ext" ]; then
   py_symbols() {
+    echo "$py_ext"
     nm -D --defined-only "$py_ext" | awk '{print $NF}' | sort | tee "$work/py.syms"
     [ "$(cat "$work/py.syms")" = "PyInit__native" ]
   }
   check python-extension-exports-only-PyInit__native py_symbols
 else
-  echo "install: skip python-extension-exports-only-PyInit__native (no build/venv/.../_native*.so; make test-python builds it)"
+  echo "install: skip python-extension-exports-only-PyInit__native (no build/venv/.../_native*.so nor build/zig-target/.../lib_native.so; make test-python builds it)"
 fi
 
 # ---- DESTDIR staging, LIBDIR outside PREFIX/lib, and uninstall
