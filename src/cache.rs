@@ -8,6 +8,7 @@
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy;
 use crate::runtime::{self, fork_generation};
 use crate::sts::Minter;
 use crate::token::Token;
@@ -16,20 +17,8 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Once};
-use std::time::{Duration, SystemTime};
-
-/// A token with less than this left is not handed out while a new one can
-/// be had: the client would have to come back at once.
-pub(crate) const MIN_USEFUL: Duration = Duration::from_secs(5);
-/// When minting fails, a token with at least this left is still served.
-const MIN_VALID: Duration = Duration::from_secs(1);
-/// Refresh starts at this fraction of the lifetime, plus up to `JITTER`.
-const REFRESH_FRACTION: f64 = 0.5;
-const REFRESH_JITTER: f64 = 0.1;
-/// Backoff between failed background refreshes.
-const RETRY_MIN: Duration = Duration::from_millis(500);
-const RETRY_MAX: Duration = Duration::from_secs(30);
+use std::sync::Arc;
+use std::time::SystemTime;
 
 type MintFuture = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
 
@@ -70,32 +59,33 @@ thread_local! {
     static REPLICAS: std::cell::RefCell<Vec<Replica>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-static REGISTRY: LazyLock<Mutex<HashMap<Config, Arc<Entry>>>> = LazyLock::new(|| {
-    install_fork_handlers();
-    Mutex::new(HashMap::new())
-});
+/// Every cache entry of this process. `None` until the first entry; a plain
+/// static (no lazy initialiser) so the fork hooks can lock it at any time.
+static REGISTRY: Mutex<Option<HashMap<Config, Arc<Entry>>>> = Mutex::new(None);
 
-fn install_fork_handlers() {
-    static ONCE: Once = Once::new();
-    extern "C" fn prepare() {
-        // Hold the registry lock across fork so the child never inherits it
-        // locked by a thread that no longer exists.
-        std::mem::forget(REGISTRY.lock());
-    }
-    extern "C" fn release() {
-        // SAFETY: locked by `prepare` in the forking thread just before.
-        unsafe { REGISTRY.force_unlock() };
-    }
-    ONCE.call_once(|| {
-        // SAFETY: plain extern "C" functions without captured state.
-        unsafe { libc::pthread_atfork(Some(prepare), Some(release), Some(release)) };
-    });
+/// Called by the fork hooks in `runtime.rs` just before `fork()`: hold the
+/// registry lock across the fork so the child never inherits it locked by
+/// a thread that no longer exists.
+pub(crate) fn before_fork() {
+    std::mem::forget(REGISTRY.lock());
+}
+
+/// Called by the fork hooks in `runtime.rs` after `fork()`, in the parent
+/// and in the child.
+///
+/// # Safety
+/// Only after [`before_fork`] in the same thread (the fork hooks' contract).
+pub(crate) unsafe fn after_fork() {
+    // SAFETY: locked by `before_fork` in this thread, per the contract.
+    unsafe { REGISTRY.force_unlock() };
 }
 
 /// The shared entry for `config`, created on first use. No network.
 pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
+    runtime::install_fork_hooks();
     let mut map = REGISTRY.lock();
-    map.entry(config)
+    map.get_or_insert_with(HashMap::new)
+        .entry(config)
         .or_insert_with_key(|config| {
             Arc::new(Entry {
                 config: config.clone(),
@@ -152,7 +142,7 @@ impl Entry {
             }
             slot.replica.clone()
         })?;
-        if token.remaining() <= MIN_USEFUL {
+        if !policy::worth_handing_out(token.expires_at(), SystemTime::now()) {
             return None;
         }
         self.note_access();
@@ -185,7 +175,7 @@ impl Entry {
                 Ok(t)
             }
             Err(e) => match self.token.load_full() {
-                Some(t) if t.remaining() > MIN_VALID => {
+                Some(t) if policy::still_valid(t.expires_at(), SystemTime::now()) => {
                     self.note_access();
                     Ok(t)
                 }
@@ -296,9 +286,7 @@ impl Entry {
             let Some(token) = self.token.load_full() else {
                 break;
             };
-            let delay = refresh_at(&token)
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO);
+            let delay = policy::remaining(token.refresh_at(), SystemTime::now());
             tokio::time::sleep(delay).await;
             if !self.accessed.swap(false, Ordering::Relaxed) {
                 break;
@@ -324,35 +312,27 @@ impl Entry {
             match result {
                 Ok(_) => return true,
                 Err(e) => {
-                    let left = old.remaining();
-                    if left <= MIN_VALID {
+                    let now = SystemTime::now();
+                    if !policy::still_valid(old.expires_at(), now) {
                         tracing::error!(target: "kafka_iam_oauth", "token refresh failed and the cached token expired: {e}");
                         return false;
                     }
-                    let ceiling = RETRY_MIN.saturating_mul(1 << attempt.min(8)).min(RETRY_MAX);
-                    let wait = ceiling
-                        .mul_f64(0.5 + rand::random::<f64>() * 0.5)
-                        .min(left / 2);
+                    let wait = policy::refresh_retry_delay(
+                        attempt,
+                        old.expires_at(),
+                        now,
+                        rand::random::<f64>(),
+                    );
                     tracing::warn!(
                         target: "kafka_iam_oauth",
                         "token refresh failed, still serving the cached token ({} s left), retrying in {} ms: {e}",
-                        left.as_secs(),
+                        policy::remaining(old.expires_at(), now).as_secs(),
                         wait.as_millis()
                     );
-                    tokio::time::sleep(wait.max(Duration::from_millis(50))).await;
+                    tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
             }
         }
     }
-}
-
-/// When the background refresh of `token` is due: a fraction of its
-/// lifetime with jitter, so that many processes don't call STS together.
-pub(crate) fn refresh_at(token: &Token) -> SystemTime {
-    let lifetime = token
-        .expires_at()
-        .duration_since(token.minted_at())
-        .unwrap_or(Duration::ZERO);
-    token.minted_at() + lifetime.mul_f64(REFRESH_FRACTION + token.jitter() * REFRESH_JITTER)
 }

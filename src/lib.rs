@@ -15,6 +15,7 @@ mod cache;
 pub mod config;
 mod error;
 mod jwt;
+pub mod policy;
 mod provider;
 #[cfg(feature = "rdkafka")]
 pub mod rdkafka;

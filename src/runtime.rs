@@ -17,21 +17,47 @@ static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static ATFORK: Once = Once::new();
 static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
 
+// The process's only fork hooks: the runtime slot's lock and the cache
+// registry's lock are held across fork() so the child never inherits one
+// locked by a thread that no longer exists. Nothing takes the runtime slot
+// while holding the registry or the other way round, so the order is free;
+// release is the reverse of acquisition.
 extern "C" fn before_fork() {
-    // Hold the runtime slot's lock across fork so the child never inherits
-    // it locked by a thread that no longer exists.
+    crate::cache::before_fork();
     std::mem::forget(RUNTIME.lock());
 }
 
 extern "C" fn after_fork_in_parent() {
-    // SAFETY: locked by `before_fork` in this thread.
-    unsafe { RUNTIME.force_unlock() };
+    // SAFETY: both locked by `before_fork` in this thread.
+    unsafe {
+        RUNTIME.force_unlock();
+        crate::cache::after_fork();
+    }
 }
 
 extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: locked by `before_fork` in this (now the only) thread.
-    unsafe { RUNTIME.force_unlock() };
+    // SAFETY: both locked by `before_fork` in this (now the only) thread.
+    unsafe {
+        RUNTIME.force_unlock();
+        crate::cache::after_fork();
+    }
+}
+
+/// Registers the fork hooks, once per process (cheap after the first call).
+/// Called before anything they guard is first used: the runtime here, the
+/// cache registry in `cache::entry_for`.
+pub(crate) fn install_fork_hooks() {
+    ATFORK.call_once(|| {
+        // SAFETY: registering plain extern "C" functions with no captured state.
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            );
+        }
+    });
 }
 
 /// The current fork generation (0 in the original process).
@@ -42,16 +68,7 @@ pub fn fork_generation() -> u64 {
 
 /// A handle to the library's runtime for this process, starting it if needed.
 pub fn handle() -> crate::error::Result<Handle> {
-    ATFORK.call_once(|| {
-        // SAFETY: registering a plain extern "C" function with no captured state.
-        unsafe {
-            libc::pthread_atfork(
-                Some(before_fork),
-                Some(after_fork_in_parent),
-                Some(after_fork_in_child),
-            );
-        }
-    });
+    install_fork_hooks();
     let generation = fork_generation();
     let mut slot = RUNTIME.lock();
     if let Some((g, rt)) = slot.as_ref() {

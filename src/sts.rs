@@ -7,6 +7,7 @@
 use crate::config::{AwsDebug, Config, MIN_DURATION_SECONDS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jwt;
+use crate::policy::{self, MINT_ATTEMPTS, MINT_BACKOFF};
 use crate::token::Token;
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -24,10 +25,6 @@ use tokio::sync::OnceCell;
 /// Credentials are refreshed when they have less than this left beyond the
 /// token they must sign for.
 const CREDENTIAL_MARGIN: Duration = Duration::from_secs(15);
-/// Retries of throttling / 5xx / timeouts inside one mint.
-const MAX_ATTEMPTS: u32 = 4;
-const BACKOFF_BASE: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// Per-attempt timeout of one STS call.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -117,14 +114,14 @@ impl Minter {
         Ok(c)
     }
 
-    /// Mints one token, retrying throttling, 5xx and timeouts with
-    /// exponential backoff and full jitter.
+    /// Mints one token, retrying throttling, 5xx and timeouts up to
+    /// [`MINT_ATTEMPTS`] times on the [`MINT_BACKOFF`] schedule.
     pub(crate) async fn mint(&self) -> Result<Token> {
         let mut attempt = 0;
         loop {
             match self.mint_once().await {
-                Err(e) if e.is_retryable() && attempt + 1 < MAX_ATTEMPTS => {
-                    let delay = backoff(attempt);
+                Err(e) if e.is_retryable() && attempt + 1 < MINT_ATTEMPTS => {
+                    let delay = policy::retry_delay(attempt, MINT_BACKOFF, rand::random());
                     self.debug(|| format!("{e} (retrying in {} ms)", delay.as_millis()));
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -354,15 +351,6 @@ fn secs_until(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::now())
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(10))
-        .min(BACKOFF_MAX);
-    // Full jitter, at least 10 ms.
-    let ms = rand::random::<u64>() % (ceiling.as_millis() as u64).max(1);
-    Duration::from_millis(ms.max(10))
 }
 
 /// AWS error codes come with and without the `Exception` suffix.

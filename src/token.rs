@@ -13,7 +13,8 @@ pub struct Token {
     value: CString,
     expires_at: SystemTime,
     minted_at: SystemTime,
-    /// In [0, 1): this token's share of the refresh jitter.
+    /// In [0, 1): this token's share of the refresh jitter, drawn once at
+    /// mint time; `policy::refresh_at` reads it.
     jitter: f64,
     principal: CString,
     claims: Map<String, Value>,
@@ -99,21 +100,17 @@ impl Token {
         self.minted_at
     }
 
-    pub(crate) fn jitter(&self) -> f64 {
-        self.jitter
-    }
-
     /// When the library refreshes this token in the background (while it
-    /// is in use). Bindings that push tokens themselves schedule by this.
+    /// is in use): [`policy::refresh_at`](crate::policy::refresh_at) of its
+    /// lifetime and jitter. Bindings that push tokens themselves schedule
+    /// by this instead of assuming a fraction.
     pub fn refresh_at(&self) -> SystemTime {
-        crate::cache::refresh_at(self)
+        crate::policy::refresh_at(self.minted_at, self.expires_at, self.jitter)
     }
 
     /// Time left before expiry (zero if expired).
     pub fn remaining(&self) -> Duration {
-        self.expires_at
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
+        crate::policy::remaining(self.expires_at, SystemTime::now())
     }
 
     /// The Kafka principal name (the configured claim, `sub` by default).
