@@ -77,8 +77,12 @@ uninstall:
 # Installs into a fresh temporary prefix and checks the layout, the SONAME,
 # pkg-config (the C example built with nothing else, run against the
 # broker; a static link with --static) and every artifact's exported symbols.
+# It installs the debug build `make build` already made, so a clean-clone CI
+# run pays for no second (release) build; TEST_INSTALL_PROFILE=release
+# checks the release one.
+TEST_INSTALL_PROFILE ?= debug
 test-install:
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
-	  MAKE="$(MAKE)" INSTALL_PROFILE=$(INSTALL_PROFILE) KIO_VERSION=$(KIO_VERSION) ./tests/install/run.sh
+	  MAKE="$(MAKE)" INSTALL_PROFILE=$(TEST_INSTALL_PROFILE) KIO_VERSION=$(KIO_VERSION) ./tests/install/run.sh
 
 .PHONY: install-lib install install-strip uninstall test-install
