@@ -215,6 +215,16 @@ bool kafka_iam_oauth_error_retryable(const kafka_iam_oauth_error *error);
 void kafka_iam_oauth_error_free(kafka_iam_oauth_error *error);
 
 /**
+ * How long to wait before retry number `attempt` (0 = the first retry)
+ * after a failed `kafka_iam_oauth_provider_token`, in milliseconds: the
+ * library's own backoff for background refreshes (exponential, from 250-500
+ * ms up to 15-30 s, with jitter), for code that retries on its own (a C
+ * program, the Go pusher) instead of inventing a schedule. Each call draws
+ * its own jitter; never blocks.
+ */
+uint32_t kafka_iam_oauth_retry_delay_ms(uint32_t attempt);
+
+/**
  * The library version ("MAJOR.MINOR.PATCH"), a static NUL-terminated
  * string (never freed); equals the header's `KAFKA_IAM_OAUTH_VERSION`.
  */

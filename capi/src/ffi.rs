@@ -102,6 +102,11 @@ impl LastResort for i64 {
         0
     }
 }
+impl LastResort for u32 {
+    fn last_resort() -> Self {
+        0
+    }
+}
 impl LastResort for u64 {
     fn last_resort() -> Self {
         0

@@ -26,7 +26,7 @@ pub use rdkafka::{
 };
 
 use ffi::{boundary, internal_error, read_str, ArcHandle, BoxHandle, Castable, Or, Out, Report};
-use kafka_iam_oauth::{Error, ErrorKind, Provider, Token};
+use kafka_iam_oauth::{policy, Error, ErrorKind, Provider, Token};
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 use std::time::{Duration, UNIX_EPOCH};
@@ -428,6 +428,35 @@ pub unsafe extern "C" fn kafka_iam_oauth_error_free(error: *mut kafka_iam_oauth_
     })
 }
 
+/// How long to wait before retry number `attempt` (0 = the first retry)
+/// after a failed `kafka_iam_oauth_provider_token`, in milliseconds: the
+/// library's own backoff for background refreshes (exponential, from 250-500
+/// ms up to 15-30 s, with jitter), for code that retries on its own (a C
+/// program, the Go pusher) instead of inventing a schedule. Each call draws
+/// its own jitter; never blocks.
+#[no_mangle]
+pub extern "C" fn kafka_iam_oauth_retry_delay_ms(attempt: u32) -> u32 {
+    boundary(Or(0), || {
+        let random = jitter();
+        let delay = policy::retry_delay(attempt, policy::REFRESH_BACKOFF, random);
+        Ok(u32::try_from(delay.as_millis()).unwrap_or(u32::MAX))
+    })
+}
+
+/// A number in [0, 1) for backoff jitter, different on each call (std's
+/// randomly keyed hasher: jitter needs spread, not secrecy).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// What `kafka_iam_oauth_version()` returns.
 static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
@@ -449,6 +478,18 @@ mod tests {
         // SAFETY: a static NUL-terminated string.
         let v = unsafe { CStr::from_ptr(kafka_iam_oauth_version()) };
         assert_eq!(v.to_str().unwrap(), kafka_iam_oauth::VERSION);
+    }
+
+    #[test]
+    fn retry_delay_is_the_library_backoff() {
+        let first = policy::REFRESH_BACKOFF.first.as_millis() as u32;
+        let max = policy::REFRESH_BACKOFF.max.as_millis() as u32;
+        for _ in 0..100 {
+            let d = kafka_iam_oauth_retry_delay_ms(0);
+            assert!(d >= first / 2 && d <= first, "{d}");
+            let d = kafka_iam_oauth_retry_delay_ms(u32::MAX);
+            assert!(d >= max / 2 && d <= max, "{d}");
+        }
     }
 
     #[test]

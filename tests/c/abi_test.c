@@ -52,6 +52,14 @@ static void test_version(void) {
     CHECK(strcmp(expect, KAFKA_IAM_OAUTH_VERSION) == 0, "%s", expect);
 }
 
+/* The library's backoff, for programs that retry on their own: grows from
+ * 250-500 ms to 15-30 s. */
+static void test_retry_delay(void) {
+    uint32_t first = kafka_iam_oauth_retry_delay_ms(0), later = kafka_iam_oauth_retry_delay_ms(100);
+    CHECK(first >= 250 && first <= 500, "first retry after %u ms", first);
+    CHECK(later >= 15000 && later <= 30000, "retry 100 after %u ms", later);
+}
+
 static void test_free_null(void) {
     kafka_iam_oauth_provider_free(NULL);
     kafka_iam_oauth_token_free(NULL);
@@ -279,6 +287,7 @@ static void test_sts_error(const char *emulator) {
 int main(void) {
     const char *emulator = getenv("KIO_EMULATOR_URL");
     test_version();
+    test_retry_delay();
     test_free_null();
     test_bad_input();
     if (emulator) {
