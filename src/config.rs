@@ -1,7 +1,7 @@
 //! Parsing of `sasl.oauthbearer.config` and `sasl.oauthbearer.extensions`.
 //!
-//! The grammar is librdkafka's (see [`grammar`](self::escape_value)), and the
-//! accepted keys and their checks follow the parser that
+//! The grammar is librdkafka's (`config/grammar.rs`; [`escape_value`] is
+//! its inverse), and the accepted keys and their checks follow the parser that
 //! confluent-kafka-python ships for its AWS IAM path, so a config string that
 //! works there works here unchanged. Every key, Confluent's and ours, is one
 //! entry of [`KEYS`]; the parity test in `tests/python/test_config_parity.py`

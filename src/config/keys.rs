@@ -70,7 +70,7 @@ pub struct Key {
     pub default: Option<&'static str>,
     /// How the value is checked.
     pub rule: Rule,
-    /// What is allowed, in words; error messages say "expected <allowed>".
+    /// What is allowed, in words; error messages say "expected `allowed`".
     pub allowed: &'static str,
     /// One line for the docs.
     pub doc: &'static str,
