@@ -7,11 +7,17 @@ package kafkaiamoauth
 import "C"
 
 import (
+	"errors"
 	"fmt"
 )
 
-// Code says what kind of failure an Error is. Apart from CodeClosed, the
-// values are the C ABI's status codes (kafka_iam_oauth_status).
+// ErrClosed is returned by calls on a Provider after Close. It is a Go
+// sentinel (errors.Is(err, ErrClosed)), not an *Error: the C library never
+// sees a closed Provider.
+var ErrClosed = errors.New("kafka-iam-oauth: the Provider is closed")
+
+// Code says what kind of failure an Error is: the C ABI's status codes
+// (kafka_iam_oauth_status).
 type Code int
 
 // The kinds of failure.
@@ -26,12 +32,10 @@ const (
 	// CodeSTS: AWS STS answered with an error; see Error.AWSCode.
 	CodeSTS Code = C.KAFKA_IAM_OAUTH_ERR_STS
 	// CodeTimeout: no token in time (the context's deadline or the library's
-	// default wait of 8 s).
+	// default wait, DefaultTimeout).
 	CodeTimeout Code = C.KAFKA_IAM_OAUTH_ERR_TIMEOUT
 	// CodeInternal: a bug in the library; please report it.
 	CodeInternal Code = C.KAFKA_IAM_OAUTH_ERR_INTERNAL
-	// CodeClosed: the Provider was used after Close (Go binding only).
-	CodeClosed Code = 7100
 )
 
 func (c Code) String() string {
@@ -48,8 +52,6 @@ func (c Code) String() string {
 		return "timeout"
 	case CodeInternal:
 		return "internal error"
-	case CodeClosed:
-		return "provider closed"
 	}
 	return fmt.Sprintf("code %d", int(c))
 }
@@ -68,6 +70,11 @@ type Error struct {
 	// AWSCode is the AWS error code for STS errors (e.g. "AccessDenied"),
 	// empty otherwise.
 	AWSCode string
+	// Retryable says whether trying again later may succeed (throttling,
+	// STS 5xx, a timeout, an unreachable endpoint), as the library judges
+	// it; configuration, credential and permission errors need a change
+	// first.
+	Retryable bool
 	// cause is the context's error when the context ended the wait.
 	cause error
 }
@@ -94,6 +101,7 @@ func takeError(status C.kafka_iam_oauth_status, cerr *C.kafka_iam_oauth_error) *
 	if aws := C.kafka_iam_oauth_error_aws_code(cerr); aws != nil {
 		e.AWSCode = C.GoString(aws)
 	}
+	e.Retryable = bool(C.kafka_iam_oauth_error_retryable(cerr))
 	C.kafka_iam_oauth_error_free(cerr)
 	return e
 }

@@ -58,20 +58,29 @@ func NewProvider(config, extensions string) (*Provider, error) {
 	return p, nil
 }
 
+// DefaultTimeout is how long Token waits for STS when ctx has no deadline
+// (the C library's KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS).
+const DefaultTimeout = time.Duration(C.KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS) * time.Millisecond
+
 // Token returns a token. It returns at once when a token with a useful
 // lifetime is cached, which is the case after the first call while the
 // provider is in use (the library refreshes ahead of expiry in the
-// background). Otherwise it waits for STS until ctx is done, or at most the
-// library's default of 8 s when ctx has no deadline.
+// background): then it starts no goroutine and makes no blocking call.
+// Otherwise it waits for STS until ctx is done, or at most DefaultTimeout
+// when ctx has no deadline.
 //
 // Errors are *Error values (CodeCredentials, CodeSTS, CodeTimeout, ...),
-// except that ctx.Err() is returned when ctx ended before an answer.
+// except that ctx.Err() is returned when ctx ended before an answer and
+// ErrClosed after Close.
 func (p *Provider) Token(ctx context.Context) (Token, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
+	}
+	if t, ok, err := p.cachedToken(); err != nil || ok {
+		return t, err
 	}
 	var timeoutMs uint32 // 0: the library's default
 	if deadline, ok := ctx.Deadline(); ok {
@@ -90,7 +99,7 @@ func (p *Provider) Token(ctx context.Context) (Token, error) {
 	}
 	// The C call cannot be interrupted: wait for it on another goroutine so
 	// that a cancelled context returns at once. The C call still ends within
-	// timeoutMs (or 8 s) and its result is then dropped.
+	// timeoutMs (or DefaultTimeout) and its result is then dropped.
 	type result struct {
 		tok Token
 		err error
@@ -108,11 +117,35 @@ func (p *Provider) Token(ctx context.Context) (Token, error) {
 	}
 }
 
+// CachedToken returns the cached token if one with a useful lifetime is
+// cached, and ok = false otherwise (nothing cached yet, or the cached one
+// is about to expire: then Token gets one) or after Close. It never blocks
+// and never calls STS. Taking the cached token counts as use, so the
+// library keeps refreshing it ahead of expiry.
+func (p *Provider) CachedToken() (t Token, ok bool) {
+	t, ok, _ = p.cachedToken()
+	return t, ok
+}
+
+func (p *Provider) cachedToken() (Token, bool, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.handle == nil {
+		return Token{}, false, ErrClosed
+	}
+	ct := C.kafka_iam_oauth_provider_cached_token(p.handle)
+	runtime.KeepAlive(p)
+	if ct == nil {
+		return Token{}, false, nil
+	}
+	return takeToken(ct), true, nil
+}
+
 func (p *Provider) token(ctx context.Context, timeoutMs uint32) (Token, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.handle == nil {
-		return Token{}, errClosed()
+		return Token{}, ErrClosed
 	}
 	var ct *C.kafka_iam_oauth_token
 	var cerr *C.kafka_iam_oauth_error
@@ -151,7 +184,7 @@ func (p *Provider) MintCount() uint64 {
 // Close frees the provider. It is idempotent and always returns nil; it
 // waits for Token calls in progress. Tokens already returned stay valid,
 // and the shared cache lives on for other providers. Calls after Close
-// fail with CodeClosed.
+// fail with ErrClosed.
 func (p *Provider) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -163,15 +196,12 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-func errClosed() *Error {
-	return &Error{Code: CodeClosed, Message: "the Provider is closed"}
-}
-
 // takeToken copies an owned C token into a Token and frees it.
 func takeToken(ct *C.kafka_iam_oauth_token) Token {
 	t := Token{
 		Value:      C.GoString(C.kafka_iam_oauth_token_value(ct)),
 		Expiration: time.UnixMilli(int64(C.kafka_iam_oauth_token_lifetime_ms(ct))),
+		RefreshAt:  time.UnixMilli(int64(C.kafka_iam_oauth_token_refresh_at_ms(ct))),
 		Principal:  C.GoString(C.kafka_iam_oauth_token_principal(ct)),
 	}
 	var n C.size_t
@@ -184,6 +214,20 @@ func takeToken(ct *C.kafka_iam_oauth_token) Token {
 	}
 	C.kafka_iam_oauth_token_free(ct)
 	return t
+}
+
+// RetryDelay is how long to wait before retry number attempt (0 = the
+// first) after a failed Token call: the library's own backoff for its
+// background refreshes (from 250-500 ms up to 15-30 s, with jitter), for
+// code that retries on its own instead of inventing a schedule.
+func RetryDelay(attempt int) time.Duration {
+	if attempt < 0 {
+		attempt = 0
+	}
+	if attempt > math.MaxUint32 {
+		attempt = math.MaxUint32
+	}
+	return time.Duration(C.kafka_iam_oauth_retry_delay_ms(C.uint32_t(attempt))) * time.Millisecond
 }
 
 // Version is the version of the linked kafka-iam-oauth library.

@@ -167,9 +167,24 @@ func TestCachedTokenIsServedWithoutAnotherSTSCall(t *testing.T) {
 	before := mintCalls(t)
 	p1 := newProvider(t, "", "")
 	p2 := newProvider(t, "", "") // same configuration: same cache entry
+	if _, ok := p1.CachedToken(); ok {
+		t.Fatal("CachedToken returned a token before any was minted")
+	}
+	if n := mintCalls(t) - before; n != 0 {
+		t.Fatalf("CachedToken called STS (%d calls)", n)
+	}
+	minted := time.Now()
 	t1, err := p1.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	cached, ok := p2.CachedToken()
+	if !ok || cached.Value != t1.Value {
+		t.Fatal("CachedToken of a second provider of the same configuration did not return the token")
+	}
+	// The library's refresh time lies between the mint and the expiry.
+	if t1.RefreshAt.Before(minted.Add(-time.Second)) || !t1.RefreshAt.Before(t1.Expiration) || !cached.RefreshAt.Equal(t1.RefreshAt) {
+		t.Errorf("RefreshAt %v, minted about %v, expires %v", t1.RefreshAt, minted, t1.Expiration)
 	}
 	for i := 0; i < 100; i++ {
 		t2, err := p2.Token(context.Background())
@@ -185,6 +200,40 @@ func TestCachedTokenIsServedWithoutAnotherSTSCall(t *testing.T) {
 	}
 	if n := mintCalls(t) - before; n != 1 {
 		t.Errorf("%d STS calls, want 1", n)
+	}
+}
+
+// doneCounter is a cancellable context that counts calls to Done: Token
+// only waits on Done (from a goroutine of its own) when it has to call STS.
+type doneCounter struct {
+	context.Context
+	calls atomic.Int64
+}
+
+func (c *doneCounter) Done() <-chan struct{} {
+	c.calls.Add(1)
+	return c.Context.Done()
+}
+
+func TestCachedTokenIsReturnedWithoutAGoroutine(t *testing.T) {
+	p := newProvider(t, "", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := &doneCounter{Context: ctx}
+	if _, err := p.Token(first); err != nil {
+		t.Fatal(err)
+	}
+	if first.calls.Load() == 0 {
+		t.Fatal("the cold Token call did not wait on the context (test premise)")
+	}
+	warm := &doneCounter{Context: ctx}
+	for i := 0; i < 100; i++ {
+		if _, err := p.Token(warm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := warm.calls.Load(); n != 0 {
+		t.Errorf("Token waited on the context %d times with a token cached", n)
 	}
 }
 
@@ -232,9 +281,11 @@ func TestCloseIsIdempotentAndLaterCallsFail(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := p.Token(context.Background())
-	if e := asError(t, err); e.Code != CodeClosed {
-		t.Errorf("Token after Close: code %v, want CodeClosed", e.Code)
+	if _, err := p.Token(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Token after Close: %v, want ErrClosed", err)
+	}
+	if _, ok := p.CachedToken(); ok {
+		t.Errorf("CachedToken after Close returned a token")
 	}
 	if n := p.MintCount(); n != 0 {
 		t.Errorf("MintCount after Close = %d, want 0", n)
@@ -269,8 +320,8 @@ func TestCloseWhileOtherGoroutinesTakeTokens(t *testing.T) {
 	}
 	p.Close()
 	for i := 0; i < workers; i++ {
-		if e := asError(t, <-ended); e.Code != CodeClosed {
-			t.Errorf("a goroutine ended with %v, want CodeClosed", e)
+		if err := <-ended; !errors.Is(err, ErrClosed) {
+			t.Errorf("a goroutine ended with %v, want ErrClosed", err)
 		}
 	}
 }
@@ -284,6 +335,29 @@ func TestSTSErrorComesBackFromTheCallThatFailed(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), testenv.WrongSecret) {
 		t.Fatal("the error message contains the secret access key")
+	}
+	if e.Retryable {
+		t.Error("a wrong secret key is reported as retryable")
+	}
+}
+
+func TestRetryDelayIsTheLibrarysBackoff(t *testing.T) {
+	if d := RetryDelay(0); d < 250*time.Millisecond || d > 500*time.Millisecond {
+		t.Errorf("RetryDelay(0) = %v", d)
+	}
+	if d := RetryDelay(100); d < 15*time.Second || d > 30*time.Second {
+		t.Errorf("RetryDelay(100) = %v", d)
+	}
+}
+
+func TestThrottlingIsRetryable(t *testing.T) {
+	control(t, "POST", "/_emulator/faults", map[string]any{"mode": "throttle", "count": 50})
+	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := newProvider(t, "", "").Token(ctx)
+	if e := asError(t, err); !e.Retryable {
+		t.Fatalf("throttling: %v (code %v), want Retryable", err, e.Code)
 	}
 }
 

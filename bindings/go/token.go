@@ -20,6 +20,11 @@ type Token struct {
 	Value string
 	// Expiration is when the token expires.
 	Expiration time.Time
+	// RefreshAt is when the library refreshes this token in the background
+	// (while it is in use), between its mint and Expiration. Code that hands
+	// tokens to clients itself (the confluent pusher) looks for the next
+	// token from then on.
+	RefreshAt time.Time
 	// Principal is the Kafka principal name (the configured claim, "sub"
 	// by default: the IAM ARN).
 	Principal string

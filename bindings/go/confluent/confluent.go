@@ -126,10 +126,19 @@ func WithErrorHandler(f func(error)) PushOption {
 	return func(s *Pusher) { s.onError = f }
 }
 
-// Bounds of the pusher's wait between two looks at the provider's cache.
+// The pusher's waits. It has no refresh or backoff policy of its own: the
+// schedule comes from the token (RefreshAt, the library's own refresh
+// time), and retries with backoff are the library's: its background
+// refresh, the attempts inside each Token call, and kio.RetryDelay between
+// the pusher's own failed Token calls.
 const (
-	minCheck = time.Second
-	maxCheck = 5 * time.Minute
+	// recheck: how soon to look at the cache again once the current token's
+	// refresh time has passed and the cache still holds it (the library is
+	// minting, or retrying while the token stays valid). A cache read: no
+	// STS call, no lock.
+	recheck = time.Second
+	// maxWait: the longest single wait, so a clock jump cannot stall the pusher.
+	maxWait = 5 * time.Minute
 )
 
 // Pusher keeps a fresh token set on one client. Create it with StartPush;
@@ -148,10 +157,12 @@ type Pusher struct {
 // StartPush sets a token from p on client now (waiting for STS if none is
 // cached, within ctx) and returns an error, the one from the call that
 // failed, if it cannot. It then keeps setting a fresh token on the client
-// from its own goroutine before the current one runs low (the provider's
-// cache refreshes at half the token lifetime; the pusher looks at the
-// cache at a quarter of the remaining lifetime, 1 s to 5 min apart), until
-// Stop is called or ctx is done.
+// from its own goroutine, until Stop is called, ctx is done or p is
+// closed: at the current token's RefreshAt (when the library refreshes it
+// in the background) it takes the new token from the provider's cache,
+// looking again every second until the library has it; only when nothing
+// usable is cached does it call Token, and after failed calls it waits
+// kio.RetryDelay (the library's backoff) before the next.
 //
 // Call Stop before closing the client: confluent-kafka-go clients must not
 // be used after Close.
@@ -199,7 +210,7 @@ func (s *Pusher) Stop() {
 }
 
 func (s *Pusher) run(ctx context.Context, current kio.Token) {
-	timer := time.NewTimer(checkAfter(current))
+	timer := time.NewTimer(nextLook(current))
 	defer timer.Stop()
 	failures := 0
 	for {
@@ -208,20 +219,26 @@ func (s *Pusher) run(ctx context.Context, current kio.Token) {
 			return
 		case <-timer.C:
 		}
-		tok, err := s.p.Token(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			failures++
-			s.report(err)
-			if current.Remaining() == 0 {
-				_ = s.client.SetOAuthBearerTokenFailure(err.Error())
+		tok, ok := s.p.CachedToken()
+		if !ok {
+			// Nothing usable cached (the library's refresh failed until the
+			// token ran out, or nobody used it): ask for one, which calls STS.
+			var err error
+			tok, err = s.p.Token(ctx)
+			if ctx.Err() != nil || errors.Is(err, kio.ErrClosed) {
+				return
 			}
-			timer.Reset(retryAfter(current, failures))
-			continue
+			if err != nil {
+				s.report(err)
+				if current.Remaining() == 0 {
+					_ = s.client.SetOAuthBearerTokenFailure(err.Error())
+				}
+				timer.Reset(kio.RetryDelay(failures))
+				failures++
+				continue
+			}
+			failures = 0
 		}
-		failures = 0
 		if tok.Value != current.Value || !tok.Expiration.Equal(current.Expiration) {
 			if err := s.client.SetOAuthBearerToken(OAuthBearerToken(tok)); err != nil {
 				var kerr kafka.Error
@@ -234,7 +251,7 @@ func (s *Pusher) run(ctx context.Context, current kio.Token) {
 				s.set.Add(1)
 			}
 		}
-		timer.Reset(checkAfter(current))
+		timer.Reset(nextLook(current))
 	}
 }
 
@@ -244,32 +261,15 @@ func (s *Pusher) report(err error) {
 	}
 }
 
-// checkAfter is when to look at the cache again: a quarter of the time
-// left, so a token refreshed at half its predecessor's lifetime reaches the
-// client well before librdkafka's own refresh point (80 %).
-func checkAfter(t kio.Token) time.Duration {
-	d := t.Remaining() / 4
-	if d < minCheck {
-		return minCheck
+// nextLook is when to look at the cache again: at the token's refresh time,
+// and every second once that has passed.
+func nextLook(t kio.Token) time.Duration {
+	d := time.Until(t.RefreshAt)
+	if d < recheck {
+		return recheck
 	}
-	if d > maxCheck {
-		return maxCheck
-	}
-	return d
-}
-
-// retryAfter backs off 1 s, 2 s, 4 s ... up to 30 s after failures, and
-// never waits past half of what is left of the current token.
-func retryAfter(current kio.Token, failures int) time.Duration {
-	d := time.Second << min(failures-1, 5)
-	if d > 30*time.Second {
-		d = 30 * time.Second
-	}
-	if half := current.Remaining() / 2; half > 0 && half < d {
-		d = half
-	}
-	if d < 100*time.Millisecond {
-		d = 100 * time.Millisecond
+	if d > maxWait {
+		return maxWait
 	}
 	return d
 }
