@@ -42,6 +42,10 @@ pub(crate) struct Entry {
     accessed: AtomicBool,
     /// Tokens minted for this entry (for tests and monitoring).
     mints: AtomicU64,
+    /// Failed mints (each one a whole mint, its internal retries included).
+    failures: AtomicU64,
+    /// The kind of the last failed mint, kept after later successes.
+    last_error_kind: Mutex<Option<ErrorKind>>,
     /// Bumped after every store to `token`; tells threads their replica is stale.
     version: AtomicU64,
 }
@@ -98,6 +102,8 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
                 refresher: AtomicU64::new(0),
                 accessed: AtomicBool::new(false),
                 mints: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
+                last_error_kind: Mutex::new(None),
                 version: AtomicU64::new(0),
             })
         })
@@ -112,6 +118,24 @@ impl Entry {
     /// Tokens STS has minted for this entry so far (failed attempts excluded).
     pub(crate) fn mint_count(&self) -> u64 {
         self.mints.load(Ordering::Relaxed)
+    }
+
+    /// Counters and schedule of this entry, at `now`.
+    pub(crate) fn stats(&self) -> crate::provider::Stats {
+        let now = SystemTime::now();
+        let token = self.token.load_full();
+        crate::provider::Stats {
+            mints: self.mints.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            last_error_kind: *self.last_error_kind.lock(),
+            expires_in: token
+                .as_ref()
+                .map(|t| policy::remaining(t.expires_at(), now)),
+            refresh_in: token
+                .as_ref()
+                .map(|t| policy::remaining(t.refresh_at(), now)),
+            next_attempt_in: None,
+        }
     }
 
     /// The hot path: the cached token if it has a useful lifetime left.
@@ -234,6 +258,8 @@ impl Entry {
             self.version.fetch_add(1, Ordering::Release);
         }
         if let Err(e) = &result {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            *self.last_error_kind.lock() = Some(e.kind());
             tracing::warn!(target: "kafka_iam_oauth", audience = %self.config.audience, "token mint failed: {e}");
         }
         // This flight is over; the next caller that needs STS starts anew.

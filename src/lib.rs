@@ -25,7 +25,7 @@ mod token;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
-pub use provider::{Provider, DEFAULT_TIMEOUT};
+pub use provider::{Provider, Stats, DEFAULT_TIMEOUT};
 pub use token::Token;
 
 /// This library's version (from Cargo.toml).

@@ -12,6 +12,32 @@ use std::time::Duration;
 /// inside confluent-kafka's 10 s constructor wait.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// A snapshot of one cache entry: counters since the process started (or
+/// since the entry was created) and the schedule as of the call. Every
+/// front door (C, Python, Go) exposes the same fields; tests and monitoring
+/// read it instead of scraping logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Tokens STS minted for this entry.
+    pub mints: u64,
+    /// Mints that failed (one per failed mint, however many STS calls it
+    /// made inside).
+    pub failures: u64,
+    /// The kind of the most recent failure, kept after later successes;
+    /// `None` if no mint has failed.
+    pub last_error_kind: Option<ErrorKind>,
+    /// Time until the cached token expires (zero if it has); `None` when
+    /// no token is cached.
+    pub expires_in: Option<Duration>,
+    /// Time until the background refresh of the cached token is due (zero
+    /// if it is due now); `None` when no token is cached.
+    pub refresh_in: Option<Duration>,
+    /// After a failure, the time until the next STS attempt is allowed
+    /// (callers meanwhile get the remembered error at once); `None` when
+    /// no failure is being remembered.
+    pub next_attempt_in: Option<Duration>,
+}
+
 /// Hands out tokens for one configuration. Cheap to clone; all providers
 /// with the same effective configuration in a process share one cache entry,
 /// so they cause one STS call per refresh between them.
@@ -88,6 +114,13 @@ impl Provider {
             .spawn(timed(Arc::clone(&self.entry), timeout))
             .await
             .map_err(|e| Error::new(ErrorKind::Internal, format!("token task failed: {e}")))?
+    }
+
+    /// What this provider's cache entry has done and what it will do next
+    /// (shared with every provider of the same configuration). Never waits,
+    /// never calls STS.
+    pub fn stats(&self) -> Stats {
+        self.entry.stats()
     }
 
     /// How many tokens STS has minted for this provider's cache entry in this
