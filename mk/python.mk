@@ -8,7 +8,7 @@ PY_VENV := build/venv
 PY := $(PY_VENV)/bin/python
 PY_WHEELS := build/wheels
 PY_STAMP := $(PY_WHEELS)/.built
-PY_SOURCES := $(wildcard src/*.rs bindings/python/src/*.rs bindings/python/Cargo.toml python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
+PY_SOURCES := $(wildcard src/*.rs src/*/*.rs bindings/python/src/*.rs bindings/python/Cargo.toml python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
 PY_DEPS := "maturin>=1.7,<2" ziglang pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
 PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$$KIO_USER_ACCESS_KEY_ID \
   AWS_SECRET_ACCESS_KEY=$$KIO_USER_SECRET_ACCESS_KEY
@@ -56,5 +56,15 @@ bench-python: $(PY_STAMP) $(PY_VENV)/.bench-deps
 	cargo build -q -p kafka-iam-oauth-emulator
 	env -u KIO_EMULATOR_URL $(PY) tests/python/bench_oauth_cb.py
 
-bench: bench-python
-.PHONY: bench-python
+# `import kafka_iam_oauth` next to bare Python, side by side (issue 9's goal:
+# at most twice bare Python's time). hyperfine from Debian when installed,
+# else a loop of -X importtime runs.
+bench-python-import: $(PY_STAMP)
+	@if command -v hyperfine >/dev/null; then \
+	  hyperfine -N --warmup 5 --runs 100 '$(PY) -c pass' '$(PY) -c "import kafka_iam_oauth"'; \
+	else \
+	  for i in $$(seq 20); do $(PY) -X importtime -c 'import kafka_iam_oauth' 2>&1 | grep -E '\| kafka_iam_oauth$$'; done; \
+	fi
+
+bench: bench-python bench-python-import
+.PHONY: bench-python bench-python-import

@@ -1,6 +1,6 @@
 """Type stubs for the PyO3 module ``kafka_iam_oauth._native``."""
 
-from typing import Any, Dict, Optional, Tuple, final
+from typing import Any, Dict, List, Optional, Tuple, final
 
 __version__: str
 __all__ = [
@@ -12,6 +12,8 @@ __all__ = [
     "Token",
     "TokenTimeoutError",
     "__version__",
+    "config_keys",
+    "escape_config_value",
     "oauth_cb",
     "parse_config",
 ]
@@ -56,3 +58,5 @@ class Provider:
 
 def oauth_cb(config: str) -> Tuple[str, float, str, Dict[str, str]]: ...
 def parse_config(config: str, extensions: str = "") -> Dict[str, Any]: ...
+def config_keys() -> List[Dict[str, Any]]: ...
+def escape_config_value(value: str) -> str: ...

@@ -6,19 +6,29 @@
 //! confluent-kafka drops the exception text. Tokens are never logged.
 
 use kafka_iam_oauth::{Config, Error, ErrorKind, Provider, Token};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyException, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::GILOnceCell;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
+mod logging;
+
+/// The Python logger every message of this package goes to.
 const LOGGER: &str = "kafka_iam_oauth";
 
-/// The exception classes, created at module init (multiple bases, so they
-/// are made with Python's `type()`).
+/// `kafka_iam_oauth.__version__`: the workspace's one version
+/// (`[workspace.package]` in Cargo.toml), which maturin also gives the wheel
+/// (pyproject.toml says `dynamic = ["version"]`).
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The exception classes. This is the one place they are defined: Python
+/// code re-exports them from `_native`. They are made with Python's
+/// `type()` because `ConfigError` and `TokenTimeoutError` have two bases
+/// (`ValueError`, `TimeoutError`), which PyO3's exception macros cannot
+/// express.
 struct Exceptions {
     base: Py<PyType>,
     config: Py<PyType>,
@@ -27,48 +37,46 @@ struct Exceptions {
     timeout: Py<PyType>,
 }
 
-static EXCEPTIONS: GILOnceCell<Exceptions> = GILOnceCell::new();
+static EXCEPTIONS: PyOnceLock<Exceptions> = PyOnceLock::new();
 
 fn make_exceptions(py: Python<'_>) -> PyResult<Exceptions> {
-    let builtins = py.import("builtins")?;
-    let type_ = builtins.getattr("type")?;
-    let make = |name: &str, bases: Bound<'_, PyTuple>, doc: &str| -> PyResult<Py<PyType>> {
+    let type_ = py.import("builtins")?.getattr("type")?;
+    let make = |name: &str, bases: &[Bound<'_, PyType>], doc: &str| -> PyResult<Py<PyType>> {
         let ns = PyDict::new(py);
-        ns.set_item("__module__", "kafka_iam_oauth")?;
+        // Shown as `kafka_iam_oauth.ConfigError`, where users import it from.
+        ns.set_item("__module__", LOGGER)?;
         ns.set_item("__doc__", doc)?;
-        let cls = type_.call1((name, bases, ns))?;
-        Ok(cls.downcast_into::<PyType>()?.unbind())
+        let cls = type_.call1((name, PyTuple::new(py, bases)?, ns))?;
+        Ok(cls.cast_into::<PyType>()?.unbind())
     };
-    let exc = py.get_type::<pyo3::exceptions::PyException>();
     let base = make(
         "Error",
-        PyTuple::new(py, [exc])?,
-        "Base class of every kafka_iam_oauth error. `aws_code` is the AWS error code for STS errors, else None.",
+        &[py.get_type::<PyException>()],
+        "Base class of every kafka_iam_oauth error. `aws_code` is the AWS error code for STS errors, else None; `kind` names the error class in lower case.",
     )?;
+    // Class-level defaults, so an instance made from Python code (tests,
+    // subclasses) still has both attributes.
     base.bind(py).setattr("aws_code", py.None())?;
     base.bind(py).setattr("kind", "internal")?;
     let b = base.bind(py).clone();
     let config = make(
         "ConfigError",
-        PyTuple::new(py, [b.clone(), py.get_type::<PyValueError>()])?,
+        &[b.clone(), py.get_type::<PyValueError>()],
         "The configuration string is invalid; the message names the key.",
     )?;
     let credentials = make(
         "CredentialsError",
-        PyTuple::new(py, [b.clone()])?,
+        std::slice::from_ref(&b),
         "No AWS credentials could be found or used.",
     )?;
     let sts = make(
         "StsError",
-        PyTuple::new(py, [b.clone()])?,
+        std::slice::from_ref(&b),
         "AWS STS answered with an error; `aws_code` holds its error code.",
     )?;
     let timeout = make(
         "TokenTimeoutError",
-        PyTuple::new(
-            py,
-            [b.clone(), py.get_type::<pyo3::exceptions::PyTimeoutError>()],
-        )?,
+        &[b.clone(), py.get_type::<PyTimeoutError>()],
         "No token could be had in time.",
     )?;
     Ok(Exceptions {
@@ -118,98 +126,6 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     }
 }
 
-fn log(py: Python<'_>, level: &str, msg: &str) {
-    let _ = (|| -> PyResult<()> {
-        let logger = py
-            .import("logging")?
-            .getattr("getLogger")?
-            .call1((LOGGER,))?;
-        logger.call_method1(level, ("%s", msg))?;
-        Ok(())
-    })();
-}
-
-/// Forwards the core's `tracing` events (target `kafka_iam_oauth`) to
-/// Python's `logging` logger `kafka_iam_oauth`. Installed as the global
-/// subscriber only when the process has none.
-struct PyLogSubscriber;
-
-struct MessageVisitor(String);
-
-impl tracing::field::Visit for MessageVisitor {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        use std::fmt::Write;
-        if field.name() == "message" {
-            let _ = write!(self.0, "{value:?}");
-        } else {
-            let _ = write!(self.0, " {}={value:?}", field.name());
-        }
-    }
-}
-
-impl tracing::Subscriber for PyLogSubscriber {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.target().starts_with("kafka_iam_oauth")
-            && *metadata.level() <= tracing::Level::INFO
-    }
-    fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut v = MessageVisitor(String::new());
-        event.record(&mut v);
-        let level = match *event.metadata().level() {
-            tracing::Level::ERROR => "error",
-            tracing::Level::WARN => "warning",
-            _ => "info",
-        };
-        // SAFETY: a plain query of the interpreter state.
-        if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
-            return;
-        }
-        Python::with_gil(|py| log(py, level, &v.0));
-    }
-    fn enter(&self, _span: &tracing::span::Id) {}
-    fn exit(&self, _span: &tracing::span::Id) {}
-}
-
-fn json_to_py(py: Python<'_>, v: &Value) -> PyResult<PyObject> {
-    Ok(match v {
-        Value::Null => py.None(),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any().unbind()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any().unbind()
-            } else {
-                n.as_f64()
-                    .unwrap_or(f64::NAN)
-                    .into_pyobject(py)?
-                    .into_any()
-                    .unbind()
-            }
-        }
-        Value::String(s) => s.into_pyobject(py)?.into_any().unbind(),
-        Value::Array(a) => {
-            let list = PyList::empty(py);
-            for item in a {
-                list.append(json_to_py(py, item)?)?;
-            }
-            list.into_any().unbind()
-        }
-        Value::Object(o) => {
-            let d = PyDict::new(py);
-            for (k, item) in o {
-                d.set_item(k, json_to_py(py, item)?)?;
-            }
-            d.into_any().unbind()
-        }
-    })
-}
-
 fn epoch_seconds(t: std::time::SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -227,6 +143,7 @@ fn extensions_dict<'py>(py: Python<'py>, token: &Token) -> PyResult<Bound<'py, P
 fn config_dict<'py>(py: Python<'py>, config: &Config) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in config.effective() {
+        // The one number among the settings: an int, as a user would pass it.
         if k == "duration_seconds" {
             d.set_item(k, config.duration_seconds)?;
         } else {
@@ -274,14 +191,10 @@ impl PyToken {
     fn principal(&self) -> &str {
         self.inner.principal()
     }
-    /// The decoded (unverified) JWT claims.
+    /// The decoded (unverified) JWT claims, as plain Python objects.
     #[getter]
-    fn claims(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let d = PyDict::new(py);
-        for (k, v) in self.inner.claims() {
-            d.set_item(k, json_to_py(py, v)?)?;
-        }
-        Ok(d.into_any().unbind())
+    fn claims<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pythonize::pythonize(py, self.inner.claims())?)
     }
     /// SASL extensions to send with the token.
     #[getter]
@@ -335,7 +248,7 @@ impl PyProvider {
             return Ok(PyToken { inner: tok });
         }
         let p = self.inner.clone();
-        py.allow_threads(move || p.token_timeout(t))
+        py.detach(move || p.token_timeout(t))
             .map(|inner| PyToken { inner })
             .map_err(|e| to_py_err(py, &e))
     }
@@ -366,20 +279,29 @@ impl PyProvider {
     }
 }
 
-/// Providers used by `oauth_cb`, keyed by the exact config string.
-fn providers() -> &'static Mutex<HashMap<String, Provider>> {
-    static P: std::sync::OnceLock<Mutex<HashMap<String, Provider>>> = std::sync::OnceLock::new();
-    P.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
+/// The provider for `oauth_cb`'s config string.
+///
+/// The core could answer directly (`Provider::new` finds the shared entry
+/// in its registry, keyed by the parsed `Config`), but parsing on every
+/// call costs about 7 µs, three times a whole warm `oauth_cb` (measured
+/// with `timeit`, docs/python.md), and confluent-kafka passes the same
+/// string every time. So the exact string is remembered here; which cache
+/// entry (and so which token) it maps to is still the core's decision.
+/// Only reached with the GIL held, so the lock is never contended and a
+/// `fork()` (which needs the GIL in Python) cannot find it locked.
 fn provider_for(config: &str) -> Result<Provider, Error> {
-    let mut map = providers().lock().unwrap_or_else(|p| p.into_inner());
+    static PROVIDERS: OnceLock<Mutex<HashMap<String, Provider>>> = OnceLock::new();
+    /// A program that builds config strings on the fly (a changing tag)
+    /// must not grow this without bound; past it, strings are parsed.
+    const MAX_REMEMBERED: usize = 64;
+    let map = PROVIDERS.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(p) = map.get(config) {
         return Ok(p.clone());
     }
     let p = Provider::new(config, "")?;
-    if map.len() < 1024 {
-        map.insert(config.to_string(), p.clone());
+    if map.len() < MAX_REMEMBERED {
+        map.insert(config.to_owned(), p.clone());
     }
     Ok(p)
 }
@@ -387,10 +309,11 @@ fn provider_for(config: &str) -> Result<Provider, Error> {
 /// confluent-kafka's `oauth_cb`: `(token, expiry_epoch_seconds, principal, extensions)`.
 #[pyfunction]
 fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>> {
-    // Warm path: a map lookup and a lock-free cache read, GIL kept.
+    // Warm path: a map lookup and the core's lock-free cache read, GIL
+    // kept; a mint waits with the GIL released.
     let result = provider_for(config).and_then(|p| match p.cached_token() {
         Some(tok) => Ok(tok),
-        None => py.allow_threads(move || p.token()),
+        None => py.detach(move || p.token()),
     });
     match result {
         Ok(tok) => {
@@ -404,19 +327,48 @@ fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>>
                 .into_pyobject(py)
         }
         Err(e) => {
+            // confluent-kafka reports only "OAuth callback raised
+            // exception": the reason has to reach the log.
             let code = e.aws_code().map(|c| format!(" [{c}]")).unwrap_or_default();
-            log(
-                py,
-                "error",
-                &format!(
-                    "kafka_iam_oauth: no OAUTHBEARER token ({} error{code}): {}",
-                    kind_name(e.kind()),
-                    e.message()
-                ),
+            log::error!(
+                target: LOGGER,
+                "kafka_iam_oauth: no OAUTHBEARER token ({} error{code}): {}",
+                kind_name(e.kind()),
+                e.message()
             );
             Err(to_py_err(py, &e))
         }
     }
+}
+
+/// The `sasl.oauthbearer.config` keys, from the core's table: one dict
+/// per key with `name`, `prefix` (`tag_` is a prefix: `tag_<name>=value`),
+/// `ours` (not in Confluent's AWS grammar), `required`, `default` (a
+/// string, or None), `allowed` and `doc`. Python builds its keyword
+/// arguments and error messages from this list instead of its own copy.
+#[pyfunction]
+fn config_keys(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let keys = PyList::empty(py);
+    for k in kafka_iam_oauth::config::KEYS {
+        let d = PyDict::new(py);
+        d.set_item("name", k.name)?;
+        d.set_item("prefix", k.prefix)?;
+        d.set_item("ours", k.ours)?;
+        d.set_item("required", k.required)?;
+        d.set_item("default", k.default)?;
+        d.set_item("allowed", k.allowed)?;
+        d.set_item("doc", k.doc)?;
+        keys.append(d)?;
+    }
+    Ok(keys)
+}
+
+/// Escapes one value for a config or extensions string (`\`, `,`,
+/// control characters, a leading space) so the parser reads it back
+/// unchanged; the core's own serializer.
+#[pyfunction]
+fn escape_config_value(value: &str) -> String {
+    kafka_iam_oauth::config::escape_value(value)
 }
 
 /// Validates a config string exactly as `oauth_cb` would (no network call)
@@ -436,7 +388,7 @@ fn parse_config<'py>(
 #[pyo3(name = "_native")]
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    let _ = tracing::subscriber::set_global_default(PyLogSubscriber);
+    logging::install(py, LOGGER)?;
     let ex = exceptions(py)?;
     m.add("Error", ex.base.clone_ref(py))?;
     m.add("ConfigError", ex.config.clone_ref(py))?;
@@ -447,6 +399,8 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyProvider>()?;
     m.add_function(wrap_pyfunction!(oauth_cb, m)?)?;
     m.add_function(wrap_pyfunction!(parse_config, m)?)?;
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(config_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(escape_config_value, m)?)?;
+    m.add("__version__", VERSION)?;
     Ok(())
 }

@@ -1,0 +1,50 @@
+"""The package's shape: one version (Cargo's), exceptions defined once (in
+the native module), nothing heavy imported by `import kafka_iam_oauth`, and
+the core's log events reaching Python's `logging` without tokens."""
+import importlib.metadata
+import pathlib
+import re
+import subprocess
+import sys
+
+import kafka_iam_oauth
+from kafka_iam_oauth import _native
+
+EXCEPTIONS = ["Error", "ConfigError", "CredentialsError", "StsError", "TokenTimeoutError"]
+
+
+def test_version_is_the_wheels():
+    assert kafka_iam_oauth.__version__ == _native.__version__
+    assert kafka_iam_oauth.__version__ == importlib.metadata.version("kafka-iam-oauth")
+
+
+def test_exceptions_are_the_native_ones():
+    for name in EXCEPTIONS:
+        cls = getattr(kafka_iam_oauth, name)
+        assert cls is getattr(_native, name)
+        assert cls.__module__ == "kafka_iam_oauth"
+        assert issubclass(cls, kafka_iam_oauth.Error)
+    assert issubclass(kafka_iam_oauth.ConfigError, ValueError)
+    assert issubclass(kafka_iam_oauth.TokenTimeoutError, TimeoutError)
+
+
+def test_no_python_module_redeclares_an_exception():
+    package = pathlib.Path(kafka_iam_oauth.__file__).parent
+    for path in package.glob("*.py"):
+        declared = re.findall(r"^\s*class\s+(\w+)", path.read_text(), re.M)
+        assert not set(declared) & set(EXCEPTIONS), (path.name, declared)
+
+
+def test_import_does_not_import_asyncio_or_typing():
+    code = "import sys, kafka_iam_oauth; print(sorted({'asyncio', 'typing'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_claims_are_plain_python_objects():
+    from conftest import CONFIG
+    claims = kafka_iam_oauth.Provider(CONFIG).token().claims
+    assert isinstance(claims, dict)
+    assert isinstance(claims["exp"], int) and isinstance(claims["sub"], str)
+    assert isinstance(claims["aud"], (str, list))
