@@ -24,8 +24,73 @@ type MintFuture = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
 
 /// One mint in progress, shared by everyone who asks meanwhile.
 struct Flight {
+    /// Unique per flight, so a finished mint clears only its own flight.
+    id: u64,
     generation: u64,
     future: MintFuture,
+}
+
+static NEXT_FLIGHT: AtomicU64 = AtomicU64::new(1);
+
+/// Clears its entry's flight when dropped, if that is still flight `id`:
+/// whatever ends the mint task (return, panic, cancel, runtime shutdown),
+/// the next caller that needs STS starts a new mint instead of waiting on
+/// a dead one forever.
+struct ClearFlight<'a> {
+    entry: &'a Entry,
+    id: u64,
+}
+
+impl Drop for ClearFlight<'_> {
+    fn drop(&mut self) {
+        let current = self.entry.flight.load_full();
+        if current.as_ref().is_some_and(|f| f.id == self.id) {
+            self.entry.flight.compare_and_swap(&current, None);
+        }
+    }
+}
+
+/// The user-facing error for a task of ours that did not finish: never the
+/// panic's message (it may quote anything), only what happened.
+pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
+    let what = if e.is_panic() {
+        "kafka-iam-oauth internal error while getting a token (a bug, please report it); \
+         the next call tries again"
+    } else {
+        "kafka-iam-oauth internal error: the token task was cancelled (is the process shutting down?)"
+    };
+    Error::new(ErrorKind::Internal, what).with_retryable(true)
+}
+
+/// Test hooks, for the integration tests in `tests/` only. Not part of the API.
+#[doc(hidden)]
+pub mod testing {
+    use parking_lot::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    static PANIC_AUDIENCES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// The next mint for a configuration with this `audience` panics inside
+    /// the mint task (once).
+    pub fn panic_in_next_mint(audience: &str) {
+        PANIC_AUDIENCES.lock().push(audience.to_string());
+        ARMED.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn maybe_panic(audience: &str) {
+        if !ARMED.load(Ordering::Relaxed) {
+            return;
+        }
+        let hit = {
+            let mut list = PANIC_AUDIENCES.lock();
+            let found = list.iter().position(|a| a == audience);
+            found.map(|i| list.swap_remove(i)).is_some()
+        };
+        if hit {
+            panic!("injected test panic inside a mint (panic-secret-text)");
+        }
+    }
 }
 
 /// The cache entry for one effective configuration.
@@ -220,20 +285,25 @@ impl Entry {
             }
             let handle = runtime::handle()?;
             let me = Arc::clone(self);
+            let me_too = Arc::clone(self);
+            let id = NEXT_FLIGHT.fetch_add(1, Ordering::Relaxed);
             // Lazy: the mint is spawned on first poll, so a flight that
             // loses the race below never calls STS.
             let future = async move {
-                match handle.spawn(me.mint_and_store()).await {
-                    Ok(r) => r,
-                    Err(e) => Err(Error::new(
-                        ErrorKind::Internal,
-                        format!("token mint task failed: {e}"),
-                    )),
-                }
+                let task = handle.spawn(async move {
+                    let _clear = ClearFlight { entry: &me, id };
+                    me.mint_and_store().await
+                });
+                task.await.unwrap_or_else(|e| {
+                    let e = join_error(e);
+                    me_too.note_failure(&e);
+                    Err(e)
+                })
             }
             .boxed()
             .shared();
             let new = Arc::new(Flight {
+                id,
                 generation,
                 future: future.clone(),
             });
@@ -249,8 +319,11 @@ impl Entry {
         }
     }
 
-    async fn mint_and_store(self: Arc<Self>) -> Result<Arc<Token>> {
+    /// One mint: STS, then the store. The caller's [`ClearFlight`] ends the
+    /// flight afterwards, however this ends.
+    async fn mint_and_store(self: &Arc<Self>) -> Result<Arc<Token>> {
         let minter = self.minter();
+        testing::maybe_panic(&self.config.audience);
         let result = minter.mint().await.map(Arc::new);
         if let Ok(t) = &result {
             self.token.store(Some(Arc::clone(t)));
@@ -258,16 +331,18 @@ impl Entry {
             self.version.fetch_add(1, Ordering::Release);
         }
         if let Err(e) = &result {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-            *self.last_error_kind.lock() = Some(e.kind());
+            self.note_failure(e);
             tracing::warn!(target: "kafka_iam_oauth", audience = %self.config.audience, "token mint failed: {e}");
         }
-        // This flight is over; the next caller that needs STS starts anew.
-        self.flight.store(None);
         if result.is_ok() {
             self.ensure_refresher();
         }
         result
+    }
+
+    fn note_failure(&self, e: &Error) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        *self.last_error_kind.lock() = Some(e.kind());
     }
 
     fn minter(&self) -> Arc<Minter> {

@@ -23,6 +23,8 @@ mod runtime;
 mod sts;
 mod token;
 
+#[doc(hidden)]
+pub use cache::testing;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use provider::{Provider, Stats, DEFAULT_TIMEOUT};

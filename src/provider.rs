@@ -95,8 +95,7 @@ impl Provider {
         let wait = handle.spawn(timed(Arc::clone(&self.entry), timeout));
         // futures' executor, not tokio's: it works on any thread, including
         // one already inside a tokio runtime (rust-rdkafka users).
-        futures::executor::block_on(wait)
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("token task failed: {e}")))?
+        futures::executor::block_on(wait).unwrap_or_else(|e| Err(cache::join_error(e)))
     }
 
     /// A token without blocking the calling executor (any async runtime).
@@ -113,7 +112,7 @@ impl Provider {
         handle
             .spawn(timed(Arc::clone(&self.entry), timeout))
             .await
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("token task failed: {e}")))?
+            .unwrap_or_else(|e| Err(cache::join_error(e)))
     }
 
     /// What this provider's cache entry has done and what it will do next

@@ -311,10 +311,23 @@ fn expiry(
     claims: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<SystemTime> {
     let from_response = response.and_then(|d| SystemTime::try_from(*d).ok());
-    let from_jwt = claims
-        .get("exp")
-        .and_then(|v| v.as_f64())
-        .map(|s| UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0)));
+    // Checked all the way: `exp` is whatever the network sent (1e300,
+    // u64::MAX, NaN), and an unrepresentable one is a malformed answer.
+    let from_jwt = match claims.get("exp") {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .and_then(|d| UNIX_EPOCH.checked_add(d))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Sts,
+                        "STS returned a token whose exp claim is not a valid time",
+                    )
+                    .with_retryable(true)
+                })?,
+        ),
+    };
     let exp = match (from_response, from_jwt) {
         (Some(a), Some(b)) => a.min(b),
         (Some(a), None) | (None, Some(a)) => a,

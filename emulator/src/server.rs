@@ -212,6 +212,7 @@ impl Server {
         if !action.is_empty() {
             self.state.count_request(&action);
         }
+        let mut absurd_exp = false;
         if action == "GetWebIdentityToken" {
             self.state
                 .record_last_request(params.last_request(&parts.headers));
@@ -219,8 +220,9 @@ impl Server {
             if !fault.latency.is_zero() {
                 tokio::time::sleep(fault.latency).await;
             }
+            absurd_exp = fault.mode == FaultMode::AbsurdExp;
             let injected = match fault.mode {
-                FaultMode::None => None,
+                FaultMode::None | FaultMode::AbsurdExp => None,
                 FaultMode::Drop => {
                     self.log(&action, "dropped connection (fault)");
                     return Err(DropConnection);
@@ -257,7 +259,7 @@ impl Server {
             headers: &parts.headers,
             body,
         };
-        let (status, xml_body, who) = match self.execute(&action, &params, &signed) {
+        let (status, xml_body, who) = match self.execute(&action, &params, &signed, absurd_exp) {
             Ok((result, principal)) => {
                 (200, xml::success(&action, &result, &request_id), principal)
             }
@@ -277,6 +279,7 @@ impl Server {
         action: &str,
         params: &Params,
         req: &sigv4::Request<'_>,
+        absurd_exp: bool,
     ) -> Result<(Vec<xml::Node>, String), StsError> {
         if action.is_empty() {
             return Err(StsError::new(
@@ -301,6 +304,7 @@ impl Server {
                     keys: &self.keys,
                     issuer: &self.issuer,
                     policy: self.state.policy(),
+                    absurd_exp,
                 };
                 let result = sts::get_web_identity_token(&issuer, &caller, params, now)?;
                 self.state.count_token();

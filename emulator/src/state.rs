@@ -91,6 +91,9 @@ pub enum FaultMode {
     Drop,
     /// HTTP 200 with a body that is not valid XML.
     Malformed,
+    /// A normal, validly signed answer whose JWT `exp` claim is absurd
+    /// (`1e300`), as a broken or hostile endpoint might send.
+    AbsurdExp,
 }
 
 /// A fault for `GetWebIdentityToken`, in the control API's JSON shape:

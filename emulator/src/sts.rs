@@ -214,6 +214,9 @@ pub(crate) struct Issuer<'a> {
     pub keys: &'a Keys,
     pub issuer: &'a str,
     pub policy: Policy,
+    /// Fault `absurd_exp`: the JWT's `exp` claim is `1e300` (the
+    /// `Expiration` element stays correct).
+    pub absurd_exp: bool,
 }
 
 /// `GetWebIdentityToken`: a JWT for the caller's principal.
@@ -327,7 +330,7 @@ pub(crate) fn get_web_identity_token(
         "sub": principal,
         "aud": aud,
         "iat": now,
-        "exp": exp,
+        "exp": if issuer.absurd_exp { json!(1e300) } else { json!(exp) },
         "jti": uuid::Uuid::new_v4().to_string(),
         "https://sts.amazonaws.com/": Value::Object(aws),
     });
