@@ -31,6 +31,10 @@ pub const MAX_DURATION_SECONDS: u32 = 3600;
 /// Default `duration_seconds` (the same as its entry in [`KEYS`]; a test
 /// checks they agree).
 pub const DEFAULT_DURATION_SECONDS: u32 = 300;
+/// Bounds of `mint_timeout_seconds` (its default is in [`KEYS`]).
+pub const MIN_MINT_TIMEOUT_SECONDS: u32 = 1;
+/// Upper bound of `mint_timeout_seconds`.
+pub const MAX_MINT_TIMEOUT_SECONDS: u32 = 300;
 /// At most this many `tag_<name>` keys (an STS limit).
 pub const MAX_TAGS: usize = 50;
 /// STS limit on the audience length.
@@ -105,6 +109,12 @@ pub struct Config {
     pub external_id: Option<String>,
     /// JWT claim used as the Kafka principal (our addition, default `sub`).
     pub principal_claim: String,
+    /// Deadline of one mint in seconds: credentials, STS call, retries
+    /// (our addition, default 6).
+    pub mint_timeout_seconds: u32,
+    /// Whether a plain `http://` `sts_endpoint` off loopback is allowed
+    /// (our addition, default false).
+    pub allow_insecure_http: bool,
     /// SASL extensions sent with the token, from `sasl.oauthbearer.extensions`.
     pub extensions: BTreeMap<String, String>,
 }
@@ -210,7 +220,21 @@ impl Config {
         }
         c.tags = tags;
         c.extensions = parse_extensions(extensions)?;
+        if let Some(endpoint) = &c.sts_endpoint {
+            if !c.allow_insecure_http && !is_https_or_loopback(endpoint) {
+                return Err(Error::config(format!(
+                    "{CONFIG_KEY}: 'sts_endpoint' {endpoint:?} is plain http:// to a host that is not loopback: \
+                     the signed request and the token would travel in clear text. Use https://, or set \
+                     allow_insecure_http=true if the network path is trusted."
+                )));
+            }
+        }
         Ok(c)
+    }
+
+    /// The deadline of one mint (`mint_timeout_seconds`).
+    pub fn mint_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.mint_timeout_seconds.into())
     }
 
     /// Everything unset; `parse` fills it in from the table.
@@ -228,6 +252,8 @@ impl Config {
             role_session_name: None,
             external_id: None,
             principal_claim: String::new(),
+            mint_timeout_seconds: 6,
+            allow_insecure_http: false,
             extensions: BTreeMap::new(),
         }
     }
@@ -322,6 +348,14 @@ fn check_value(key: &Key, value: String) -> Result<String> {
             return Ok(n.to_string());
         }
         Rule::OneOf { values, .. } => values.contains(&value.as_str()),
+        Rule::HttpUrl if has_user_info(&value) => {
+            // Never echo the value: the part before '@' is a password.
+            return Err(Error::config(format!(
+                "{CONFIG_KEY}: '{}' must not contain user info (user:password@); STS authenticates \
+                 with the AWS credentials, never with credentials in the URL. The value is not shown.",
+                key.name
+            )));
+        }
         Rule::HttpUrl => is_http_url(&value),
         Rule::RoleArn => value.starts_with("arn:") && value.contains(":role/"),
         Rule::SessionName => {
@@ -390,6 +424,33 @@ fn is_http_url(v: &str) -> bool {
             matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
         }
         Err(_) => false,
+    }
+}
+
+/// Whether the authority of `v` (between `://` and the path) has user
+/// info (`user:password@`). Checked on the raw text, so a URL the `url`
+/// crate would refuse is caught too.
+fn has_user_info(v: &str) -> bool {
+    let rest = v.split_once("://").map_or(v, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
+}
+
+/// `https://`, or `http://` to a loopback host (127.0.0.0/8, ::1,
+/// localhost): the emulator and tests. `v` passed [`is_http_url`].
+fn is_https_or_loopback(v: &str) -> bool {
+    let Ok(u) = url::Url::parse(v) else {
+        return false;
+    };
+    if u.scheme() == "https" {
+        return true;
+    }
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -674,7 +735,9 @@ mod tests {
                 "aws_debug",
                 "tag_a",
                 "tag_b",
-                "principal_claim"
+                "principal_claim",
+                "mint_timeout_seconds",
+                "allow_insecure_http"
             ]
         );
     }
@@ -710,6 +773,75 @@ mod tests {
                 e.contains("'sts_endpoint' must be an http:// or https:// URL"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn sts_endpoint_with_user_info_is_refused_without_echoing_it() {
+        for bad in [
+            "https://user:hunter2-password@sts.eu-west-1.amazonaws.com",
+            "http://user:hunter2-password@127.0.0.1:4566",
+            "https://user:hunter2 password@sts.amazonaws.com/x",
+            "https://hunter2-password@sts.amazonaws.com",
+        ] {
+            for config in [
+                format!("region=r,audience=a,sts_endpoint={bad}"),
+                // A later valid value wins, but every value is syntax-checked:
+                // the refused one is not echoed either way.
+                format!("region=r,audience=a,sts_endpoint={bad},sts_endpoint=x"),
+            ] {
+                let e = err(&config);
+                assert!(!e.contains("hunter2"), "{e}");
+            }
+            let e = err(&format!("region=r,audience=a,sts_endpoint={bad}"));
+            assert!(e.contains("must not contain user info"), "{e}");
+        }
+        // An '@' in the path is not user info.
+        ok("region=r,audience=a,sts_endpoint=https://sts.amazonaws.com/a@b");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for loopback in [
+            "http://127.0.0.1:4566",
+            "http://127.9.8.7",
+            "http://[::1]:80/",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+        ] {
+            ok(&format!("region=r,audience=a,sts_endpoint={loopback}"));
+        }
+        for remote in [
+            "http://sts.eu-west-1.amazonaws.com",
+            "http://10.0.0.1:4566",
+            "http://[2001:db8::1]/",
+            "http://localhost.example.com",
+        ] {
+            let e = err(&format!("region=r,audience=a,sts_endpoint={remote}"));
+            assert!(e.contains("allow_insecure_http=true"), "{remote}: {e}");
+            let c = ok(&format!(
+                "region=r,audience=a,sts_endpoint={remote},allow_insecure_http=TRUE"
+            ));
+            assert!(c.allow_insecure_http);
+        }
+        ok("region=r,audience=a,sts_endpoint=https://sts.eu-west-1.amazonaws.com");
+        assert!(err("region=r,audience=a,allow_insecure_http=yes").contains("true or false"));
+    }
+
+    #[test]
+    fn mint_timeout_has_a_default_and_bounds() {
+        let c = ok("region=r,audience=a");
+        assert_eq!(c.mint_timeout(), std::time::Duration::from_secs(6));
+        // The default stays under the callers' default wait, so a caller
+        // sees the mint's own error (what hung) rather than its timeout.
+        assert!(c.mint_timeout() < crate::DEFAULT_TIMEOUT);
+        assert_eq!(
+            ok("region=r,audience=a,mint_timeout_seconds=2").mint_timeout_seconds,
+            2
+        );
+        for bad in ["0", "301", "-1", "x"] {
+            let e = err(&format!("region=r,audience=a,mint_timeout_seconds={bad}"));
+            assert!(e.contains("'mint_timeout_seconds' must be"), "{bad}: {e}");
         }
     }
 

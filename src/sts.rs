@@ -5,7 +5,7 @@
 //! by the cache (see `cache.rs`) at most once at a time per cache entry.
 
 use crate::config::{AwsDebug, Config, MIN_DURATION_SECONDS};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{excerpt, Error, ErrorKind, Result, MAX_FOREIGN_TEXT};
 use crate::jwt;
 use crate::policy::{self, MINT_ATTEMPTS, MINT_BACKOFF};
 use crate::token::Token;
@@ -19,65 +19,94 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use parking_lot::Mutex;
 use std::ffi::CString;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::OnceCell;
+
+mod process;
 
 /// Credentials are refreshed when they have less than this left beyond the
 /// token they must sign for.
 const CREDENTIAL_MARGIN: Duration = Duration::from_secs(15);
-/// Per-attempt timeout of one STS call.
+/// Per-attempt timeout of one STS call (never more than the mint's
+/// deadline, `mint_timeout_seconds`).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connect timeout of every SDK client (STS, and the SSO/STS/ECS clients
+/// the credential chain uses).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Read timeout (no byte for this long) of every SDK client.
+const READ_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Mints tokens for one configuration. Built lazily on the runtime because
 /// loading the AWS config reads files and may call IMDS/SSO.
 pub(crate) struct Minter {
     config: Config,
-    aws: OnceCell<AwsClients>,
+    /// Built on first use; dropped after a credentials failure so the next
+    /// mint reads the AWS config files again (a fixed profile is seen).
+    aws: Mutex<Option<Arc<AwsClients>>>,
     credentials: Mutex<Option<Credentials>>,
+    /// What the mint in progress waits for: named when the deadline hits.
+    phase: Mutex<Phase>,
 }
 
 struct AwsClients {
     sts: aws_sdk_sts::Client,
     credentials: SharedCredentialsProvider,
+    /// Where credentials come from, for messages.
+    source: String,
+}
+
+/// The step a mint is in, for the deadline's message.
+#[derive(Clone)]
+enum Phase {
+    /// Reading the AWS config files, building the clients.
+    Setup,
+    /// Waiting for credentials from the named source.
+    Credentials(String),
+    /// Calling STS (attempt number, last retryable error).
+    Sts(u32, Option<Error>),
 }
 
 impl Minter {
     pub(crate) fn new(config: Config) -> Self {
         Minter {
             config,
-            aws: OnceCell::new(),
+            aws: Mutex::new(None),
             credentials: Mutex::new(None),
+            phase: Mutex::new(Phase::Setup),
         }
     }
 
+    /// `aws_debug=console` output. Never panics: a closed or broken stderr
+    /// (EPIPE with SIGPIPE ignored, as in every Python process) is ignored,
+    /// where `eprintln!` would panic inside the mint.
     fn debug(&self, message: impl FnOnce() -> String) {
         if self.config.aws_debug == AwsDebug::Console {
-            eprintln!("kafka-iam-oauth: {}", message());
+            use std::io::Write;
+            let line = format!("kafka-iam-oauth: {}\n", message());
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
 
-    async fn clients(&self) -> Result<&AwsClients> {
-        self.aws
-            .get_or_try_init(|| async {
-                let sdk = load_sdk_config(&self.config).await;
-                let credentials = credentials_provider(&self.config, &sdk).await?;
-                let sts_config = aws_sdk_sts::config::Builder::from(&sdk)
-                    .identity_cache(IdentityCache::no_cache())
-                    // We retry ourselves, with the error advice below.
-                    .retry_config(RetryConfig::disabled())
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(3))
-                            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                            .build(),
-                    )
-                    .build();
-                Ok(AwsClients {
-                    sts: aws_sdk_sts::Client::from_conf(sts_config),
-                    credentials,
-                })
-            })
-            .await
+    async fn clients(&self) -> Result<Arc<AwsClients>> {
+        if let Some(c) = self.aws.lock().clone() {
+            return Ok(c);
+        }
+        // Mints of one entry run one at a time (the cache's single flight),
+        // so this is built once; a rare race only builds it twice.
+        let built = Arc::new(build_clients(&self.config).await?);
+        *self.aws.lock() = Some(Arc::clone(&built));
+        Ok(built)
+    }
+
+    /// Forgets the clients and credentials: the next mint reads the AWS
+    /// config files and asks the credential chain again.
+    fn forget_clients(&self) {
+        *self.aws.lock() = None;
+        *self.credentials.lock() = None;
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        *self.phase.lock() = phase;
     }
 
     /// Current credentials, fetched from the chain when missing, when
@@ -85,9 +114,12 @@ impl Minter {
     async fn credentials(&self, needed: Duration, force: bool) -> Result<Credentials> {
         if !force {
             if let Some(c) = self.credentials.lock().clone() {
+                // Checked: the expiry comes from the network (or a process).
                 let fresh = match c.expiry() {
                     None => true,
-                    Some(exp) => exp > SystemTime::now() + needed + CREDENTIAL_MARGIN,
+                    Some(exp) => SystemTime::now()
+                        .checked_add(needed.saturating_add(CREDENTIAL_MARGIN))
+                        .is_some_and(|wanted| exp > wanted),
                 };
                 if fresh {
                     return Ok(c);
@@ -95,6 +127,7 @@ impl Minter {
             }
         }
         let clients = self.clients().await?;
+        self.set_phase(Phase::Credentials(clients.source.clone()));
         let c = clients
             .credentials
             .provide_credentials()
@@ -114,13 +147,74 @@ impl Minter {
         Ok(c)
     }
 
-    /// Mints one token, retrying throttling, 5xx and timeouts up to
-    /// [`MINT_ATTEMPTS`] times on the [`MINT_BACKOFF`] schedule.
+    /// Mints one token within the deadline (`mint_timeout_seconds`):
+    /// credentials, the STS call and its retries together. When the
+    /// deadline hits, everything in flight is dropped (a running
+    /// credential_process is killed) and the error says which step hung.
+    /// After a credentials failure the clients are rebuilt on the next
+    /// mint, so a fixed AWS profile is picked up without a restart.
     pub(crate) async fn mint(&self) -> Result<Token> {
+        self.set_phase(Phase::Setup);
+        let limit = self.config.mint_timeout();
+        let result = match tokio::time::timeout(limit, self.mint_with_retries()).await {
+            Ok(result) => result,
+            Err(_) => Err(self.deadline_error(limit)),
+        };
+        if let Err(e) = &result {
+            let phase = self.phase.lock().clone();
+            if e.kind() == ErrorKind::Credentials || !matches!(phase, Phase::Sts(..)) {
+                self.forget_clients();
+            }
+        }
+        result
+    }
+
+    /// The error for a mint that hit its deadline: what it was waiting for.
+    fn deadline_error(&self, limit: Duration) -> Error {
+        let head = format!(
+            "no token within {} s (mint_timeout_seconds)",
+            limit.as_secs()
+        );
+        let (kind, message) = match self.phase.lock().clone() {
+            Phase::Setup => (
+                ErrorKind::Credentials,
+                format!("{head}: loading the AWS configuration (config files, region, credential chain) did not finish"),
+            ),
+            Phase::Credentials(source) => (
+                ErrorKind::Credentials,
+                format!(
+                    "{head}: {source} did not hand out credentials in time and was stopped. \
+                     It must finish on its own, without waiting for input (an MFA prompt, a vault login); \
+                     fix it or raise mint_timeout_seconds."
+                ),
+            ),
+            Phase::Sts(attempts, last) => {
+                let endpoint = endpoint_name(&self.config);
+                (
+                    ErrorKind::Timeout,
+                    match last {
+                        Some(e) => format!(
+                            "{head}: GetWebIdentityToken at {endpoint} did not succeed in {attempts} attempt(s); last error: {e}"
+                        ),
+                        None => format!("{head}: GetWebIdentityToken at {endpoint} did not answer"),
+                    },
+                )
+            }
+        };
+        Error::new(kind, message).with_retryable(true)
+    }
+
+    /// [`Minter::mint`] without the deadline: retries throttling, 5xx and
+    /// timeouts up to [`MINT_ATTEMPTS`] times on the [`MINT_BACKOFF`]
+    /// schedule.
+    async fn mint_with_retries(&self) -> Result<Token> {
         let mut attempt = 0;
         loop {
             match self.mint_once().await {
                 Err(e) if e.is_retryable() && attempt + 1 < MINT_ATTEMPTS => {
+                    if let Phase::Sts(_, last) = &mut *self.phase.lock() {
+                        *last = Some(e.clone());
+                    }
                     let delay = policy::retry_delay(attempt, MINT_BACKOFF, rand::random());
                     self.debug(|| format!("{e} (retrying in {} ms)", delay.as_millis()));
                     tokio::time::sleep(delay).await;
@@ -184,11 +278,19 @@ impl Minter {
     async fn call(&self, duration: Duration, creds: &Credentials) -> Result<Token> {
         let cfg = &self.config;
         let clients = self.clients().await?;
+        {
+            let mut phase = self.phase.lock();
+            *phase = match &*phase {
+                Phase::Sts(n, last) => Phase::Sts(n.saturating_add(1), last.clone()),
+                _ => Phase::Sts(1, None),
+            };
+        }
+        let seconds = i32::try_from(duration.as_secs()).unwrap_or(i32::MAX);
         let mut req = clients
             .sts
             .get_web_identity_token()
             .audience(&cfg.audience)
-            .duration_seconds(duration.as_secs() as i32)
+            .duration_seconds(seconds)
             .signing_algorithm(cfg.signing_algorithm.as_str());
         for (k, v) in &cfg.tags {
             let tag = aws_sdk_sts::types::Tag::builder()
@@ -251,9 +353,42 @@ impl Minter {
     }
 }
 
+/// The STS client and the credential provider for `cfg`.
+async fn build_clients(cfg: &Config) -> Result<AwsClients> {
+    let sdk = load_sdk_config(cfg).await;
+    let (credentials, source) = credentials_provider(cfg, &sdk).await?;
+    let sts_config = aws_sdk_sts::config::Builder::from(&sdk)
+        .identity_cache(IdentityCache::no_cache())
+        // We retry ourselves, with the error advice below.
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts(cfg))
+        .build();
+    Ok(AwsClients {
+        sts: aws_sdk_sts::Client::from_conf(sts_config),
+        credentials,
+        source,
+    })
+}
+
+/// The SDK's own timeouts, for the STS client and (through the loader) the
+/// clients of the credential chain (SSO, AssumeRole, web identity, ECS):
+/// connect, read, one attempt, and the whole operation within the mint's
+/// deadline. The deadline in [`Minter::mint`] still bounds everything,
+/// credential_process included (which has no SDK timeout).
+fn timeouts(cfg: &Config) -> TimeoutConfig {
+    let limit = cfg.mint_timeout();
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(limit))
+        .read_timeout(READ_TIMEOUT.min(limit))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(limit))
+        .operation_timeout(limit)
+        .build()
+}
+
 async fn load_sdk_config(cfg: &Config) -> SdkConfig {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(cfg.region.clone()))
+        .timeout_config(timeouts(cfg));
     if let Some(profile) = &cfg.profile {
         loader = loader.profile_name(profile);
     }
@@ -263,15 +398,36 @@ async fn load_sdk_config(cfg: &Config) -> SdkConfig {
     loader.load().await
 }
 
-async fn credentials_provider(cfg: &Config, sdk: &SdkConfig) -> Result<SharedCredentialsProvider> {
-    let base = sdk.credentials_provider().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Credentials,
-            "the AWS SDK configuration has no credentials provider",
-        )
-    })?;
+/// The credential provider and a description of it for messages. A
+/// profile whose credentials come straight from `credential_process` gets
+/// our runner (see `sts/process.rs`: the SDK's cannot be stopped), after
+/// the environment variables as in the SDK's default chain.
+async fn credentials_provider(
+    cfg: &Config,
+    sdk: &SdkConfig,
+) -> Result<(SharedCredentialsProvider, String)> {
+    let (base, source) = match process::ProcessProvider::for_profile(cfg.profile.as_deref()).await {
+        Some(process) => {
+            let source = process.describe();
+            let chain = aws_config::meta::credentials::CredentialsProviderChain::first_try(
+                "Environment",
+                aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("CredentialProcess", process);
+            (SharedCredentialsProvider::new(chain), source)
+        }
+        None => {
+            let base = sdk.credentials_provider().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Credentials,
+                    "the AWS SDK configuration has no credentials provider",
+                )
+            })?;
+            (base, "the AWS credential chain".to_string())
+        }
+    };
     let Some(role) = &cfg.role_arn else {
-        return Ok(base);
+        return Ok((base, source));
     };
     // A fixed session name keeps the assumed-role identity stable.
     let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
@@ -285,8 +441,9 @@ async fn credentials_provider(cfg: &Config, sdk: &SdkConfig) -> Result<SharedCre
     if let Some(id) = &cfg.external_id {
         builder = builder.external_id(id);
     }
-    Ok(SharedCredentialsProvider::new(
-        builder.build_from_provider(base).await,
+    Ok((
+        SharedCredentialsProvider::new(builder.build_from_provider(base).await),
+        format!("AssumeRole of {role} (with credentials from {source})"),
     ))
 }
 
@@ -372,8 +529,25 @@ pub(crate) fn code_is(code: Option<&str>, bare: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The SDK's error chain for a message: bounded and redacted (it may hold
+/// a credential_process's stderr, or a response body).
+fn sdk_detail(e: &dyn std::error::Error) -> String {
+    excerpt(
+        &aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        MAX_FOREIGN_TEXT,
+    )
+}
+
+/// "http://127.0.0.1:4566" or "STS in eu-west-1", for messages (user info
+/// is refused by the config check, so the endpoint holds no password).
+fn endpoint_name(cfg: &Config) -> String {
+    cfg.sts_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("STS in {}", cfg.region))
+}
+
 fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
-    let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+    let detail = sdk_detail(&e);
     let message = match e {
         CredentialsError::CredentialsNotLoaded(_) => format!(
             "no AWS credentials found. The default chain looked, in order, at: environment variables \
@@ -398,21 +572,18 @@ fn sts_error(
         aws_smithy_runtime_api::http::Response,
     >,
 ) -> Error {
-    let endpoint = cfg
-        .sts_endpoint
-        .clone()
-        .unwrap_or_else(|| format!("STS in {}", cfg.region));
+    let endpoint = endpoint_name(cfg);
     match &e {
         SdkError::TimeoutError(_) => Error::new(
             ErrorKind::Timeout,
             format!(
                 "GetWebIdentityToken at {endpoint} timed out after {} s",
-                ATTEMPT_TIMEOUT.as_secs()
+                ATTEMPT_TIMEOUT.min(cfg.mint_timeout()).as_secs()
             ),
         )
         .with_retryable(true),
         SdkError::DispatchFailure(d) => {
-            let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            let detail = sdk_detail(&e);
             if detail.contains("credentials") && !d.is_io() && !d.is_timeout() {
                 return Error::new(
                     ErrorKind::Credentials,
@@ -447,7 +618,9 @@ fn sts_error(
                 )
                 .with_retryable(true);
             };
-            let aws_message = err.message().unwrap_or("").to_string();
+            // AWS's text, bounded and redacted: it is not ours to trust.
+            let aws_message = excerpt(err.message().unwrap_or(""), MAX_FOREIGN_TEXT);
+            let code: String = code.chars().filter(|c| !c.is_control()).take(128).collect();
             let c = Some(code.as_str());
             let (advice, retryable) = if code_is(c, "OutboundWebIdentityFederationDisabled") {
                 (
@@ -508,10 +681,7 @@ fn sts_error(
         }
         _ => Error::new(
             ErrorKind::Internal,
-            format!(
-                "GetWebIdentityToken could not be sent: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ),
+            format!("GetWebIdentityToken could not be sent: {}", sdk_detail(&e)),
         ),
     }
 }

@@ -8,6 +8,7 @@
 
 use super::{AwsDebug, Config, SigningAlgorithm, MAX_AUDIENCE_LEN};
 use super::{MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
+use super::{MAX_MINT_TIMEOUT_SECONDS, MIN_MINT_TIMEOUT_SECONDS};
 
 /// How a key's value is checked.
 ///
@@ -176,8 +177,9 @@ pub static KEYS: &[Key] = &[
     Key {
         name: "sts_endpoint",
         rule: Rule::HttpUrl,
-        allowed: "an http:// or https:// URL with a host, like https://sts-fips.us-east-1.amazonaws.com",
-        doc: "STS endpoint override (FIPS, VPC endpoint, local emulator); unset: the SDK's regional endpoint",
+        allowed: "an http:// or https:// URL with a host and no user:password@, like https://sts-fips.us-east-1.amazonaws.com",
+        doc: "STS endpoint override (FIPS, VPC endpoint, local emulator); unset: the SDK's regional endpoint. \
+              Plain http:// only to loopback unless `allow_insecure_http=true`",
         set: |c, v| c.sts_endpoint = Some(v),
         get: |c| c.sts_endpoint.clone(),
         ..BASE
@@ -252,6 +254,31 @@ pub static KEYS: &[Key] = &[
         doc: "JWT claim used as the Kafka principal (the broker's sasl.oauthbearer.sub.claim.name)",
         set: |c, v| c.principal_claim = v,
         get: |c| Some(c.principal_claim.clone()),
+        ..BASE
+    },
+    Key {
+        name: "mint_timeout_seconds",
+        ours: true,
+        default: Some("6"),
+        rule: Rule::Integer { min: MIN_MINT_TIMEOUT_SECONDS, max: MAX_MINT_TIMEOUT_SECONDS },
+        allowed: "an integer from 1 to 300",
+        doc: "deadline of one mint (credentials, STS call and its retries); a hung credential_process is killed at it. \
+              Keep it under the caller's wait (8 s by default) so callers see what hung",
+        // Checked before it is stored, so it always parses.
+        set: |c, v| c.mint_timeout_seconds = v.parse().unwrap_or(c.mint_timeout_seconds),
+        get: |c| Some(c.mint_timeout_seconds.to_string()),
+        ..BASE
+    },
+    Key {
+        name: "allow_insecure_http",
+        ours: true,
+        default: Some("false"),
+        rule: Rule::OneOf { values: &["true", "false"], ignore_case: true },
+        allowed: "true or false",
+        doc: "`true` allows a plain http:// `sts_endpoint` off loopback (the signed request and the token travel in clear text); \
+              loopback (127.0.0.0/8, ::1, localhost) is always allowed",
+        set: |c, v| c.allow_insecure_http = v == "true",
+        get: |c| Some(c.allow_insecure_http.to_string()),
         ..BASE
     },
 ];

@@ -1,0 +1,167 @@
+//! The mint's deadline and the STS side's faults: a hung credential_process
+//! is stopped at `mint_timeout_seconds` (and killed, with everything it
+//! started), the error names it, and the same provider mints once the
+//! profile is fixed; diagnostic output never panics, even with stderr
+//! a broken pipe.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// This test binary's AWS config file (one per process: the SDK reads
+/// `AWS_CONFIG_FILE` from the environment).
+fn config_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        setup_env(false);
+        let dir = std::env::temp_dir().join(format!("kio-sts-faults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config"), "").unwrap();
+        std::env::set_var("AWS_CONFIG_FILE", dir.join("config"));
+        dir
+    })
+}
+
+/// Sets `[profile name]`'s credential_process, keeping the other
+/// profiles (tests run in parallel over the one file).
+fn set_profile(name: &str, command: &Path) {
+    static PROFILES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut profiles = PROFILES.lock().unwrap();
+    profiles.retain(|(n, _)| n != name);
+    profiles.push((name.to_string(), command.display().to_string()));
+    let text: String = profiles
+        .iter()
+        .map(|(n, c)| format!("[profile {n}]\ncredential_process = {c}\n\n"))
+        .collect();
+    let tmp = config_dir().join("config.tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(tmp, config_dir().join("config")).unwrap();
+}
+
+fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Whether `pid` is a live process (a zombie waiting for its reaper
+/// counts as gone: it can no longer run).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => false,
+        Ok(stat) => {
+            // "pid (comm) S ...": the state follows the last ')'.
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z') && !state.starts_with('X')
+        }
+    }
+}
+
+#[test]
+fn hung_credential_process_is_killed_at_the_deadline_and_a_fixed_profile_mints() {
+    let dir = config_dir();
+    let emu = emulator();
+    let pidfile = dir.join("hang.pid");
+    let hang = dir.join("hang.sh");
+    // Like an MFA prompt or a vault login without a timeout: writes its
+    // pid, then waits for an hour in a child of its own.
+    write_script(
+        &hang,
+        &format!("sleep 3600 &\necho $! > {}\nwait\n", pidfile.display()),
+    );
+    set_profile("hang", &hang);
+
+    // Bound: the mint's deadline, 2 s here.
+    let mint_timeout = Duration::from_secs(2);
+    let p = provider(&emu, "hang", "profile=hang,mint_timeout_seconds=2");
+    let started = Instant::now();
+    let e = p
+        .token()
+        .expect_err("a hung credential_process cannot give a token");
+    let took = started.elapsed();
+    // Bound: the deadline plus 2 s for scheduling, well under the 8 s the
+    // caller would wait (whose own message would say "STS did not answer").
+    assert!(
+        took < mint_timeout + Duration::from_secs(2),
+        "the mint must end at its deadline: took {took:?}"
+    );
+    let msg = e.message();
+    assert!(
+        msg.contains("credential_process of profile \"hang\"")
+            && msg.contains("mint_timeout_seconds"),
+        "{msg}"
+    );
+    assert!(!msg.contains("STS did not answer"), "{msg}");
+    assert_eq!(sts_calls(&emu), 0, "no credentials, so no STS call");
+
+    // The sleep the script started is killed with it (its process group).
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .expect("the script wrote its pidfile")
+        .trim()
+        .parse()
+        .unwrap();
+    // Bound: SIGKILL is immediate; 5 s leaves room for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !alive(pid),
+        "the credential_process's sleep {pid} is still running"
+    );
+
+    // The profile is fixed: the same provider mints (the config files are
+    // read again after a credentials failure).
+    let fixed = dir.join("fixed.sh");
+    write_script(
+        &fixed,
+        &format!(
+            "printf '%s' '{{\"Version\":1,\"AccessKeyId\":\"{USER_KEY}\",\"SecretAccessKey\":\"{USER_SECRET}\"}}'\n"
+        ),
+    );
+    set_profile("hang", &fixed);
+    // Bound: a failed mint may be remembered for a backoff (negative
+    // cache); 30 s covers it without making the test slow when it is not.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let token = loop {
+        match p.token() {
+            Ok(t) => break t,
+            Err(e) if Instant::now() < deadline => {
+                assert!(!e.message().contains("panicked"), "{e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the fixed profile must mint: {e}"),
+        }
+    };
+    assert_eq!(token.principal(), USER_ARN);
+}
+
+#[test]
+fn failing_credential_process_error_is_short_and_names_the_profile() {
+    let dir = config_dir();
+    let emu = emulator();
+    let fails = dir.join("fails.sh");
+    let long_line = "x".repeat(5000);
+    write_script(
+        &fails,
+        &format!("echo 'vault: not logged in' >&2\necho '{long_line}' >&2\nexit 3\n"),
+    );
+    set_profile("fails", &fails);
+    let p = provider(&emu, "fails", "profile=fails");
+    let e = p.token().expect_err("the process fails");
+    let msg = e.message();
+    assert!(
+        msg.contains("credential_process of profile \"fails\""),
+        "{msg}"
+    );
+    assert!(msg.contains("vault: not logged in"), "{msg}");
+    assert!(
+        !msg.contains("xxxxxxxxxx"),
+        "only the first line of stderr: {msg}"
+    );
+    // Bound: the error stays short whatever the process prints.
+    assert!(msg.len() < 2000, "{} bytes: {msg}", msg.len());
+}
