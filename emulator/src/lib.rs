@@ -34,6 +34,40 @@ pub use identities::{identity_variables, User, ACCOUNT_ID, NO_ACL_USER, USER, US
 pub use jwt::{EC_KID, RSA_KID};
 pub use state::{Fault, FaultMode, LastRequest, Policy, SessionCredentials, Stats};
 
+/// The STS endpoint's request parsing, for the fuzz targets in `fuzz/`
+/// only (no socket needed). Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::clock::parse_amz_date;
+    pub use crate::sigv4::{
+        canonical_request, parse_authorization, verify, Authorization, Request,
+    };
+    pub use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+
+    /// What the STS endpoint reads from the query string and form body:
+    /// `Action`, the `Audience` list, the tags as validated (the error as
+    /// text) and the `/_emulator/stats` view of the request.
+    #[allow(clippy::type_complexity)]
+    pub fn sts_params(
+        query: &str,
+        form_body: Option<&[u8]>,
+        headers: &HeaderMap,
+    ) -> (
+        Option<String>,
+        Vec<String>,
+        Result<std::collections::BTreeMap<String, String>, String>,
+        crate::LastRequest,
+    ) {
+        let params = crate::sts::Params::parse(query, form_body);
+        (
+            params.get("Action").map(str::to_string),
+            params.list("Audience"),
+            params.tags().map_err(|e| e.to_string()),
+            params.last_request(headers),
+        )
+    }
+}
+
 use server::Server;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
