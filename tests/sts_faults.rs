@@ -165,3 +165,58 @@ fn failing_credential_process_error_is_short_and_names_the_profile() {
     // Bound: the error stays short whatever the process prints.
     assert!(msg.len() < 2000, "{} bytes: {msg}", msg.len());
 }
+
+/// Set in the child process of the test below.
+const STDERR_CHILD: &str = "KIO_STS_FAULTS_STDERR_CHILD";
+
+/// Runs only as the child of the test below: mints with
+/// `aws_debug=console` while its stderr is a pipe nobody reads.
+#[test]
+fn console_debug_child() {
+    if std::env::var_os(STDERR_CHILD).is_none() {
+        return;
+    }
+    let dir = config_dir();
+    let emu = emulator();
+    let creds = dir.join("console.sh");
+    write_script(
+        &creds,
+        &format!(
+            "printf '%s' '{{\"Version\":1,\"AccessKeyId\":\"{USER_KEY}\",\"SecretAccessKey\":\"{USER_SECRET}\"}}'\n"
+        ),
+    );
+    set_profile("console", &creds);
+    let p = provider(&emu, "console", "profile=console,aws_debug=console");
+    match p.token() {
+        Ok(t) => println!("child minted a token for {}", t.principal()),
+        Err(e) => println!("child failed: {e}"),
+    }
+}
+
+#[test]
+fn console_debug_with_stderr_a_closed_pipe_never_panics() {
+    // Rust ignores SIGPIPE, as Python does: a write to a pipe whose reader
+    // is gone fails with EPIPE, and eprintln! would panic inside the mint.
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "console_debug_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(STDERR_CHILD, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end of its stderr before it writes anything.
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("child minted a token for {USER_ARN}")),
+        "the child must mint with its stderr broken: {stdout}"
+    );
+    assert!(out.status.success(), "{stdout}");
+}
