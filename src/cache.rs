@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 type MintFuture = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
 
@@ -93,6 +93,26 @@ pub mod testing {
     }
 }
 
+/// A remembered failure (see [`policy::failure_backoff`]).
+struct Failure {
+    error: Error,
+    /// No new mint starts for callers before this.
+    retry_at: Instant,
+    /// Failures before this one since the last success.
+    in_a_row: u32,
+}
+
+/// `e` with `note` appended to its message; kind, AWS code and
+/// retryability kept.
+fn with_note(e: &Error, note: std::fmt::Arguments<'_>) -> Error {
+    let message = format!("{} ({note})", e.message());
+    let out = match e.aws_code() {
+        Some(code) => Error::sts(code, message),
+        None => Error::new(e.kind(), message),
+    };
+    out.with_retryable(e.is_retryable())
+}
+
 /// The cache entry for one effective configuration.
 pub(crate) struct Entry {
     config: Config,
@@ -111,6 +131,9 @@ pub(crate) struct Entry {
     failures: AtomicU64,
     /// The kind of the last failed mint, kept after later successes.
     last_error_kind: Mutex<Option<ErrorKind>>,
+    /// The negative cache: the last failed mint and when the next may
+    /// start, until a mint succeeds.
+    failure: ArcSwapOption<Failure>,
     /// Bumped after every store to `token`; tells threads their replica is stale.
     version: AtomicU64,
 }
@@ -169,6 +192,7 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
                 mints: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
                 last_error_kind: Mutex::new(None),
+                failure: ArcSwapOption::empty(),
                 version: AtomicU64::new(0),
             })
         })
@@ -199,7 +223,10 @@ impl Entry {
             refresh_in: token
                 .as_ref()
                 .map(|t| policy::remaining(t.refresh_at(), now)),
-            next_attempt_in: None,
+            next_attempt_in: self.failure.load().as_ref().and_then(|f| {
+                let wait = f.retry_at.saturating_duration_since(Instant::now());
+                (!wait.is_zero()).then_some(wait)
+            }),
         }
     }
 
@@ -253,9 +280,32 @@ impl Entry {
     /// Waits for a token: the cached one, else the shared mint in flight
     /// (starting one if none). If minting fails but the cached token is
     /// still valid, that token is served.
+    ///
+    /// After a failed mint, until [`policy::failure_backoff`] has passed,
+    /// callers get that error at once (naming when the next attempt is)
+    /// instead of another STS call; a still valid token is served first.
     pub(crate) async fn get(self: Arc<Self>) -> Result<Arc<Token>> {
         if let Some(t) = self.cached() {
             return Ok(t);
+        }
+        if let Some(f) = self.failure.load_full() {
+            let wait = f.retry_at.saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                if let Some(t) = self.token.load_full() {
+                    if policy::still_valid(t.expires_at(), SystemTime::now()) {
+                        self.note_access();
+                        return Ok(t);
+                    }
+                }
+                return Err(with_note(
+                    &f.error,
+                    format_args!(
+                        "failed {} time(s) in a row; the next attempt is in {:.1} s",
+                        f.in_a_row + 1,
+                        wait.as_secs_f64()
+                    ),
+                ));
+            }
         }
         let result = self.flight()?.await;
         match result {
@@ -326,18 +376,51 @@ impl Entry {
         testing::maybe_panic(&self.config.audience);
         let result = minter.mint().await.map(Arc::new);
         if let Ok(t) = &result {
+            self.failure.store(None);
             self.token.store(Some(Arc::clone(t)));
             self.mints.fetch_add(1, Ordering::Relaxed);
             self.version.fetch_add(1, Ordering::Release);
         }
-        if let Err(e) = &result {
-            self.note_failure(e);
+        let result = result.map_err(|e| {
+            self.note_failure(&e);
+            let wait = self.remember_failure(&e);
             tracing::warn!(target: "kafka_iam_oauth", audience = %self.config.audience, "token mint failed: {e}");
-        }
+            match wait {
+                Some(wait) => with_note(
+                    &e,
+                    format_args!(
+                        "the next attempt is in {:.1} s; callers get this error until then",
+                        wait.as_secs_f64()
+                    ),
+                ),
+                None => e,
+            }
+        });
         if result.is_ok() {
             self.ensure_refresher();
         }
         result
+    }
+
+    /// Remembers a failed mint for the negative cache; returns how long.
+    /// Internal errors (a bug, a panic) are not remembered: the next call
+    /// tries again at once.
+    fn remember_failure(&self, e: &Error) -> Option<std::time::Duration> {
+        if e.kind() == ErrorKind::Internal {
+            return None;
+        }
+        let in_a_row = self
+            .failure
+            .load()
+            .as_ref()
+            .map_or(0, |f| f.in_a_row.saturating_add(1));
+        let wait = policy::failure_backoff(in_a_row, e.is_retryable(), rand::random::<f64>());
+        self.failure.store(Some(Arc::new(Failure {
+            error: e.clone(),
+            retry_at: Instant::now() + wait,
+            in_a_row,
+        })));
+        Some(wait)
     }
 
     fn note_failure(&self, e: &Error) {

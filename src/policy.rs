@@ -50,6 +50,54 @@ pub const REFRESH_BACKOFF: Backoff = Backoff {
 /// Background retries never follow each other closer than this.
 pub const MIN_REFRESH_RETRY: Duration = Duration::from_millis(50);
 
+/// The negative cache after a failed mint that retrying may fix
+/// (throttling, 5xx, timeouts: the mint already retried [`MINT_ATTEMPTS`]
+/// times): callers get the remembered error at once until this backoff's
+/// delay has passed.
+pub const FAILURE_BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    max: Duration::from_secs(30),
+};
+/// The negative cache after a failure retrying cannot fix (AccessDenied,
+/// federation disabled, refused credentials): slower, because only a
+/// change on the AWS side (or in the configuration) helps, and a fleet
+/// hammering STS meanwhile gets the whole account throttled.
+pub const PERMANENT_FAILURE_BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(2),
+    max: Duration::from_secs(300),
+};
+
+/// How long a cache entry remembers a failed mint before it lets the next
+/// caller try STS again: `in_a_row` is the number of failures before this
+/// one since the last success (0 for the first), `retryable` whether the
+/// error may go away by itself ([`FAILURE_BACKOFF`]) or not
+/// ([`PERMANENT_FAILURE_BACKOFF`]); `random` in `[0, 1)`.
+pub fn failure_backoff(in_a_row: u32, retryable: bool, random: f64) -> Duration {
+    let schedule = if retryable {
+        FAILURE_BACKOFF
+    } else {
+        PERMANENT_FAILURE_BACKOFF
+    };
+    retry_delay(in_a_row, schedule, random)
+}
+
+/// The most attempts `schedule` allows within `window` from the first one,
+/// whatever the jitter: the first attempt plus every retry whose earliest
+/// possible time (the sum of the shortest delays before it, half of each
+/// ceiling) is inside the window. This is the bound the storm test checks
+/// and the reason the negative cache protects STS.
+pub fn max_attempts_within(window: Duration, schedule: Backoff) -> u32 {
+    let mut attempts = 1;
+    let mut earliest = Duration::ZERO;
+    loop {
+        earliest = earliest.saturating_add(retry_delay(attempts - 1, schedule, 0.0));
+        if earliest > window || attempts == u32::MAX {
+            return attempts;
+        }
+        attempts += 1;
+    }
+}
+
 /// The delay before retry number `attempt` (0 = the first retry) on
 /// `schedule`. `random` is a number in `[0, 1)` (values outside are
 /// clamped); the same inputs always give the same delay.
@@ -148,6 +196,41 @@ mod tests {
             "no overflow"
         );
         assert_eq!(retry_delay(0, REFRESH_BACKOFF, -3.0), MS(250), "clamped");
+    }
+
+    #[test]
+    fn failures_retrying_cannot_fix_are_remembered_longer() {
+        for n in 0..10 {
+            for r in [0.0, 0.5, 0.999] {
+                assert!(failure_backoff(n, false, r) >= failure_backoff(n, true, r));
+            }
+        }
+        assert_eq!(failure_backoff(0, true, 0.0), MS(500));
+        assert_eq!(failure_backoff(0, false, 0.0), S(1));
+        assert_eq!(failure_backoff(0, false, 1.0), S(2));
+        assert_eq!(failure_backoff(40, false, 1.0), S(300), "capped");
+        assert_eq!(failure_backoff(40, true, 1.0), S(30), "capped");
+    }
+
+    #[test]
+    fn attempts_within_a_window_are_bounded_by_the_schedule() {
+        let b = PERMANENT_FAILURE_BACKOFF;
+        // Shortest delays 1, 2, 4, 8 s: retries no earlier than 1, 3, 7, 15 s.
+        assert_eq!(max_attempts_within(Duration::ZERO, b), 1);
+        assert_eq!(max_attempts_within(MS(999), b), 1);
+        assert_eq!(max_attempts_within(S(1), b), 2);
+        assert_eq!(max_attempts_within(S(5), b), 3);
+        assert_eq!(max_attempts_within(S(7), b), 4);
+        assert_eq!(max_attempts_within(S(14), b), 4);
+        // Before the cap: at most 1 + log2(2 * window / first + 1) attempts.
+        for secs in [1u64, 5, 60, 250] {
+            let n = max_attempts_within(S(secs), b);
+            let log = ((2 * secs) as f64 / b.first.as_secs_f64() + 1.0).log2();
+            assert!(f64::from(n) <= 1.0 + log, "{secs}: {n}");
+        }
+        // After the cap, the retries come every max/2 at the soonest.
+        let hour = max_attempts_within(S(3600), b);
+        assert!(hour <= 1 + 8 + 3600 / 150, "{hour}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use std::time::Duration;
+use kafka_iam_oauth::{policy, ErrorKind};
+use std::time::{Duration, Instant};
 
 #[test]
 fn stats_report_mints_failures_and_schedule() {
@@ -69,4 +70,104 @@ fn an_absurd_exp_from_sts_is_refused_and_the_next_answer_used() {
     // And the next call is served from the cache.
     assert_eq!(p.token().unwrap().value(), t.value());
     assert_eq!(sts_calls(&emu), 2);
+}
+
+#[test]
+fn a_denial_storm_is_answered_from_the_negative_cache() {
+    setup_env(true);
+    let emu = emulator();
+    emu.set_policy(Policy {
+        allowed_audiences: Some(vec!["some-other-audience".into()]),
+        ..Policy::default()
+    });
+    let p = provider(&emu, "storm", "");
+    const THREADS: usize = 64;
+    const STORM: Duration = Duration::from_secs(5);
+    let started = Instant::now();
+    let (calls, with_next_attempt) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut calls, mut noted) = (0u64, 0u64);
+                    while started.elapsed() < STORM {
+                        let e = p.token().expect_err("STS denies every mint");
+                        assert_eq!(e.aws_code(), Some("AccessDenied"), "{e}");
+                        calls += 1;
+                        noted += u64::from(e.message().contains("next attempt is in"));
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    (calls, noted)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    let window = started.elapsed();
+    // AccessDenied is not retryable: each mint is one STS call, and after
+    // each failure no mint starts before PERMANENT_FAILURE_BACKOFF's delay
+    // (at least half its doubling ceiling: 1 s, 2 s, 4 s, ...). So within
+    // the window STS sees at most 1 + floor(log2(2 * window / first + 1))
+    // calls: 3 for 5 s, whatever the number of threads.
+    let bound = policy::max_attempts_within(window, policy::PERMANENT_FAILURE_BACKOFF);
+    let log_bound = 1
+        + ((2.0 * window.as_secs_f64() / policy::PERMANENT_FAILURE_BACKOFF.first.as_secs_f64()
+            + 1.0)
+            .log2()
+            .floor() as u64);
+    assert!(u64::from(bound) <= log_bound, "{bound} > {log_bound}");
+    let sts = sts_calls(&emu);
+    assert!(
+        (1..=u64::from(bound)).contains(&sts),
+        "{calls} calls from {THREADS} threads in {window:?} made {sts} STS calls (bound {bound})"
+    );
+    // Nearly every caller was answered from the negative cache, told when
+    // the next attempt is.
+    assert!(
+        with_next_attempt >= calls - sts,
+        "{with_next_attempt} of {calls}"
+    );
+    let stats = p.stats();
+    assert_eq!(stats.failures, sts);
+    assert_eq!(stats.mints, 0);
+    assert_eq!(stats.last_error_kind, Some(ErrorKind::Sts));
+    eprintln!("storm: {calls} calls from {THREADS} threads in {window:?}: {sts} STS calls (bound {bound})");
+}
+
+#[test]
+fn a_remembered_failure_does_not_hide_a_valid_token() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "negative-valid", "duration_seconds=600");
+    let t = p.token().unwrap();
+    emu.set_fault(Fault::new(FaultMode::ServerError));
+    // Still served from the cache while STS fails.
+    assert_eq!(p.token().unwrap().value(), t.value());
+    assert_eq!(p.stats().next_attempt_in, None);
+}
+
+#[test]
+fn after_the_backoff_the_next_caller_tries_again() {
+    setup_env(true);
+    let emu = emulator();
+    emu.set_policy(Policy {
+        federation_enabled: false,
+        ..Policy::default()
+    });
+    let p = provider(&emu, "negative-recovers", "");
+    let first = p.token().expect_err("federation disabled");
+    assert!(first.message().contains("next attempt is in"), "{first}");
+    let wait = p.stats().next_attempt_in.expect("a remembered failure");
+    assert!(wait <= policy::PERMANENT_FAILURE_BACKOFF.first);
+    emu.set_policy(Policy::default());
+    let second = p.token().expect_err("remembered, not asked again");
+    assert!(second.message().contains("next attempt is in"), "{second}");
+    assert_eq!(sts_calls(&emu), 1);
+    std::thread::sleep(wait + Duration::from_millis(50));
+    p.token()
+        .expect("the next attempt goes to STS and succeeds");
+    assert_eq!(sts_calls(&emu), 2);
+    assert_eq!(p.stats().next_attempt_in, None);
 }
