@@ -14,11 +14,10 @@ token itself is never logged).
 
 from __future__ import annotations
 
-import logging
-
-# Only for type checkers: `typing` and `asyncio` cost more to import than the
-# rest of the package, and the annotations are strings
-# (`from __future__ import annotations`), so neither is imported at run time.
+# Only for type checkers: `typing`, `asyncio` and `logging` cost more to
+# import than the rest of the package, and the annotations are strings
+# (`from __future__ import annotations`), so none is imported at run time;
+# `logging` comes in with the first log record (_native._logger()).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Mapping, Optional, Tuple
@@ -32,6 +31,7 @@ from ._native import (
     Token,
     TokenTimeoutError,
     __version__,
+    _logger,
     config_keys,
     escape_config_value,
     oauth_cb,
@@ -54,10 +54,6 @@ __all__ = [
     "oauth_cb",
     "parse_config",
 ]
-
-# A library adds no handler of its own: records go to whatever the
-# application configures (nothing is printed when it configures nothing).
-logging.getLogger("kafka_iam_oauth").addHandler(logging.NullHandler())
 
 # The settings `build_config` and `TokenProvider` accept: the core's key
 # table (without the `tag_` prefix key, which is the `tags=` mapping here).
@@ -166,7 +162,7 @@ class TokenProvider:
             tok = self.token()
         except Error as e:
             code = f" [{e.aws_code}]" if e.aws_code else ""
-            logging.getLogger("kafka_iam_oauth").error(
+            _logger().error(
                 "kafka_iam_oauth: no OAUTHBEARER token (%s error%s): %s", e.kind, code, e
             )
             raise

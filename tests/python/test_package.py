@@ -6,6 +6,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import textwrap
 
 import kafka_iam_oauth
 from kafka_iam_oauth import _native
@@ -35,11 +36,31 @@ def test_no_python_module_redeclares_an_exception():
         assert not set(declared) & set(EXCEPTIONS), (path.name, declared)
 
 
-def test_import_does_not_import_asyncio_or_typing():
-    code = "import sys, kafka_iam_oauth; print(sorted({'asyncio', 'typing'} & set(sys.modules)))"
+def test_import_does_not_import_asyncio_typing_or_logging():
+    heavy = "{'asyncio', 'typing', 'logging'}"
+    code = f"import sys, kafka_iam_oauth; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_failure_prints_nothing_when_logging_is_not_configured():
+    """The package's logger gets its NullHandler before its first record, so
+    logging's last-resort handler never writes to stderr on our behalf."""
+    code = textwrap.dedent("""
+        import kafka_iam_oauth as k
+        try:
+            k.oauth_cb("region=eu-west-1,audience=a,duration_seconds=5")
+        except k.ConfigError:
+            pass
+        import logging
+        handlers = logging.getLogger("kafka_iam_oauth").handlers
+        print([type(h).__name__ for h in handlers])
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert out.stdout.strip() == "['NullHandler']"
 
 
 def test_claims_are_plain_python_objects():
