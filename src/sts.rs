@@ -546,8 +546,24 @@ fn endpoint_name(cfg: &Config) -> String {
         .unwrap_or_else(|| format!("STS in {}", cfg.region))
 }
 
+/// "a: b: c" from an error and its sources (without the `Debug` dump
+/// `DisplayErrorContext` adds), bounded and redacted.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    excerpt(&text, MAX_FOREIGN_TEXT)
+}
+
 fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
-    let detail = sdk_detail(&e);
+    let detail = error_chain(&e);
     let message = match e {
         CredentialsError::CredentialsNotLoaded(_) => format!(
             "no AWS credentials found. The default chain looked, in order, at: environment variables \
