@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 type MintFuture = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
 
@@ -211,18 +211,16 @@ impl Entry {
 
     /// Counters and schedule of this entry, at `now`.
     pub(crate) fn stats(&self) -> crate::provider::Stats {
-        let now = SystemTime::now();
+        let now = Instant::now();
         let token = self.token.load_full();
         crate::provider::Stats {
             mints: self.mints.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
             last_error_kind: *self.last_error_kind.lock(),
-            expires_in: token
-                .as_ref()
-                .map(|t| policy::remaining(t.expires_at(), now)),
+            expires_in: token.as_ref().map(|t| policy::remaining(t.expires(), now)),
             refresh_in: token
                 .as_ref()
-                .map(|t| policy::remaining(t.refresh_at(), now)),
+                .map(|t| policy::remaining(t.refresh_instant(), now)),
             next_attempt_in: self.failure.load().as_ref().and_then(|f| {
                 let wait = f.retry_at.saturating_duration_since(Instant::now());
                 (!wait.is_zero()).then_some(wait)
@@ -258,7 +256,7 @@ impl Entry {
             }
             slot.replica.clone()
         })?;
-        if !policy::worth_handing_out(token.expires_at(), SystemTime::now()) {
+        if !policy::worth_handing_out(token.expires(), Instant::now()) {
             return None;
         }
         self.note_access();
@@ -292,7 +290,7 @@ impl Entry {
             let wait = f.retry_at.saturating_duration_since(Instant::now());
             if !wait.is_zero() {
                 if let Some(t) = self.token.load_full() {
-                    if policy::still_valid(t.expires_at(), SystemTime::now()) {
+                    if policy::still_valid(t.expires(), Instant::now()) {
                         self.note_access();
                         return Ok(t);
                     }
@@ -314,7 +312,7 @@ impl Entry {
                 Ok(t)
             }
             Err(e) => match self.token.load_full() {
-                Some(t) if policy::still_valid(t.expires_at(), SystemTime::now()) => {
+                Some(t) if policy::still_valid(t.expires(), Instant::now()) => {
                     self.note_access();
                     Ok(t)
                 }
@@ -470,7 +468,7 @@ impl Entry {
             let Some(token) = self.token.load_full() else {
                 break;
             };
-            let delay = policy::remaining(token.refresh_at(), SystemTime::now());
+            let delay = policy::remaining(token.refresh_instant(), Instant::now());
             tokio::time::sleep(delay).await;
             if !self.accessed.swap(false, Ordering::Relaxed) {
                 break;
@@ -496,21 +494,21 @@ impl Entry {
             match result {
                 Ok(_) => return true,
                 Err(e) => {
-                    let now = SystemTime::now();
-                    if !policy::still_valid(old.expires_at(), now) {
+                    let now = Instant::now();
+                    if !policy::still_valid(old.expires(), now) {
                         tracing::error!(target: "kafka_iam_oauth", "token refresh failed and the cached token expired: {e}");
                         return false;
                     }
                     let wait = policy::refresh_retry_delay(
                         attempt,
-                        old.expires_at(),
+                        old.expires(),
                         now,
                         rand::random::<f64>(),
                     );
                     tracing::warn!(
                         target: "kafka_iam_oauth",
                         "token refresh failed, still serving the cached token ({} s left), retrying in {} ms: {e}",
-                        policy::remaining(old.expires_at(), now).as_secs(),
+                        policy::remaining(old.expires(), now).as_secs(),
                         wait.as_millis()
                     );
                     tokio::time::sleep(wait).await;

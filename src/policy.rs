@@ -1,12 +1,17 @@
 //! The refresh policy: when to refresh a token, how long to wait between
 //! failed attempts, and whether a token is still worth handing out.
 //!
+//! Times are points on the local monotonic clock ([`Instant`]): a token's
+//! lifetime is measured from its own `exp - iat` (see [`token_lifetime`]),
+//! never by comparing STS's clock with ours, so a skewed clock in either
+//! direction neither rejects good tokens nor delays refreshes.
+//!
 //! Everything here is a pure function: the current time and any randomness
 //! come in as arguments, so each rule is unit-tested in microseconds without
 //! a clock, a sleep or the network. The async code in `cache.rs` and
 //! `sts.rs` only calls these functions and sleeps for what they return.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The background refresh starts at this fraction of a token's lifetime...
 pub const REFRESH_FRACTION: f64 = 0.5;
@@ -118,8 +123,8 @@ pub fn retry_delay(attempt: u32, schedule: Backoff, random: f64) -> Duration {
 /// left, so that a few tries still fit before it expires.
 pub fn refresh_retry_delay(
     attempt: u32,
-    expires_at: SystemTime,
-    now: SystemTime,
+    expires_at: Instant,
+    now: Instant,
     random: f64,
 ) -> Duration {
     retry_delay(attempt, REFRESH_BACKOFF, random)
@@ -130,29 +135,82 @@ pub fn refresh_retry_delay(
 /// When a token minted at `minted_at` and expiring at `expires_at` is
 /// refreshed in the background: [`REFRESH_FRACTION`] of its lifetime plus
 /// `jitter` (in `[0, 1)`, drawn once per token) times [`REFRESH_JITTER`].
-pub fn refresh_at(minted_at: SystemTime, expires_at: SystemTime, jitter: f64) -> SystemTime {
-    let lifetime = expires_at
-        .duration_since(minted_at)
-        .unwrap_or(Duration::ZERO);
+pub fn refresh_at(minted_at: Instant, expires_at: Instant, jitter: f64) -> Instant {
+    let lifetime = expires_at.saturating_duration_since(minted_at);
     minted_at + lifetime.mul_f64(REFRESH_FRACTION + jitter.clamp(0.0, 1.0) * REFRESH_JITTER)
 }
 
 /// Time left until `t` (zero if past).
-pub fn remaining(t: SystemTime, now: SystemTime) -> Duration {
-    t.duration_since(now).unwrap_or(Duration::ZERO)
+pub fn remaining(t: Instant, now: Instant) -> Duration {
+    t.saturating_duration_since(now)
+}
+
+/// How far STS's `Expiration` and the JWT's `exp` may disagree, and how much
+/// longer than asked a token may claim to live, before the answer counts as
+/// malformed.
+pub const EXPIRY_TOLERANCE: Duration = Duration::from_secs(60);
+
+/// A token's lifetime from what STS sent, all in STS's own clock so that
+/// the local clock's skew cancels out: `exp - iat` of the JWT,
+/// cross-checked with `Expiration - iat` of the response (the shorter
+/// wins; more than [`EXPIRY_TOLERANCE`] apart is an error), never more than
+/// `requested` (STS never grants more than asked). Without `iat` nothing
+/// relates STS's clock to ours, and the lifetime is `requested`. Values
+/// are the raw numbers from the network (Unix seconds): NaN, infinities and
+/// absurd magnitudes are errors, never panics. The error is the reason, for
+/// a message.
+pub fn token_lifetime(
+    iat: Option<f64>,
+    exp: Option<f64>,
+    expiration: Option<f64>,
+    requested: Duration,
+) -> Result<Duration, &'static str> {
+    if exp.is_none() && expiration.is_none() {
+        return Err("it has neither an Expiration nor an exp claim");
+    }
+    if [iat, exp, expiration]
+        .iter()
+        .flatten()
+        .any(|v| !v.is_finite())
+    {
+        return Err("its iat, exp or Expiration is not a number");
+    }
+    let tolerance = EXPIRY_TOLERANCE.as_secs_f64();
+    if let (Some(a), Some(b)) = (exp, expiration) {
+        if (a - b).abs() > tolerance {
+            return Err("its exp claim and STS's Expiration disagree");
+        }
+    }
+    let Some(iat) = iat else {
+        return Ok(requested);
+    };
+    let lifetime = [exp, expiration]
+        .iter()
+        .flatten()
+        .map(|e| e - iat)
+        .fold(f64::INFINITY, f64::min);
+    if lifetime <= 0.0 {
+        return Err("it expires before it was issued");
+    }
+    if lifetime > requested.as_secs_f64() + tolerance {
+        return Err("it claims to live longer than was asked for");
+    }
+    Duration::try_from_secs_f64(lifetime)
+        .map(|d| d.min(requested))
+        .map_err(|_| "its lifetime is not a duration")
 }
 
 /// Whether a cached token expiring at `expires_at` is worth handing out
 /// without trying for a new one ([`MIN_USEFUL`]).
 #[inline]
-pub fn worth_handing_out(expires_at: SystemTime, now: SystemTime) -> bool {
+pub fn worth_handing_out(expires_at: Instant, now: Instant) -> bool {
     remaining(expires_at, now) > MIN_USEFUL
 }
 
 /// Whether a token expiring at `expires_at` may still be served after a
 /// refresh failed (and the refresh retried) ([`MIN_VALID`]).
 #[inline]
-pub fn still_valid(expires_at: SystemTime, now: SystemTime) -> bool {
+pub fn still_valid(expires_at: Instant, now: Instant) -> bool {
     remaining(expires_at, now) > MIN_VALID
 }
 
@@ -163,8 +221,12 @@ mod tests {
     const S: fn(u64) -> Duration = Duration::from_secs;
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
-    fn t0() -> SystemTime {
-        SystemTime::UNIX_EPOCH + S(1_700_000_000)
+    /// A fixed point on the monotonic clock, far enough from its origin
+    /// that the tests can go back in time from it.
+    fn t0() -> Instant {
+        use std::sync::OnceLock;
+        static T0: OnceLock<Instant> = OnceLock::new();
+        *T0.get_or_init(|| Instant::now() + S(86_400))
     }
 
     #[test]
@@ -177,6 +239,74 @@ mod tests {
         assert!(refresh_at(minted, expires, 7.0) <= t0() + S(180));
         // A token that expired before it was minted: refresh at once.
         assert_eq!(refresh_at(minted, t0() - S(1), 0.5), t0());
+    }
+
+    #[test]
+    fn lifetime_comes_from_exp_minus_iat_whatever_the_clock_says() {
+        let asked = S(900);
+        // STS's clock 10 minutes ahead of ours, or behind, or right: the
+        // lifetime is the same, because only STS's own numbers are compared.
+        for sts_now in [1_700_000_000.0, 1_700_000_600.0, 1_699_999_400.0] {
+            let l = token_lifetime(
+                Some(sts_now),
+                Some(sts_now + 900.0),
+                Some(sts_now + 900.0),
+                asked,
+            );
+            assert_eq!(l, Ok(S(900)));
+        }
+        // The shorter of exp and Expiration wins.
+        assert_eq!(
+            token_lifetime(Some(0.0), Some(300.0), Some(290.0), asked),
+            Ok(S(290))
+        );
+        assert_eq!(
+            token_lifetime(Some(0.0), Some(300.0), None, asked),
+            Ok(S(300))
+        );
+        assert_eq!(
+            token_lifetime(Some(0.0), None, Some(300.0), asked),
+            Ok(S(300))
+        );
+        // Never longer than asked; without iat, what was asked.
+        assert_eq!(
+            token_lifetime(Some(0.0), Some(930.0), None, asked),
+            Ok(S(900))
+        );
+        assert_eq!(token_lifetime(None, Some(1e9), None, asked), Ok(S(900)));
+    }
+
+    #[test]
+    fn absurd_expiries_are_errors_never_panics() {
+        let asked = S(300);
+        let now = 1_700_000_000.0;
+        for bad in [
+            1e300,
+            u64::MAX as f64,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NAN,
+            -1e300,
+            0.0,
+            now - 1.0,
+        ] {
+            assert!(
+                token_lifetime(Some(now), Some(bad), Some(now + 300.0), asked).is_err(),
+                "{bad}"
+            );
+            assert!(
+                token_lifetime(Some(now), Some(bad), None, asked).is_err(),
+                "{bad}"
+            );
+            if bad != now - 1.0 {
+                assert!(
+                    token_lifetime(Some(bad), Some(now + 300.0), None, asked).is_err(),
+                    "{bad}"
+                );
+            }
+        }
+        assert!(token_lifetime(Some(now), None, None, asked).is_err());
+        assert!(token_lifetime(Some(now), Some(now + 300.0), Some(now + 500.0), asked).is_err());
     }
 
     #[test]

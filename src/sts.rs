@@ -20,7 +20,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use parking_lot::Mutex;
 use std::ffi::CString;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 mod process;
 
@@ -322,11 +322,13 @@ impl Minter {
         let jwt_text = out.web_identity_token().unwrap_or_default();
         let claims = jwt::decode_claims(jwt_text)?;
         let principal = jwt::string_claim(&claims, &cfg.principal_claim)?.to_string();
-        let expires_at = expiry(out.expiration(), &claims)?;
+        let expires_at = expiry(out.expiration(), &claims, duration, started)?;
         self.debug(|| {
             format!(
                 "token for {principal} valid {} s (took {} ms)",
-                secs_until(expires_at),
+                expires_at
+                    .saturating_duration_since(std::time::Instant::now())
+                    .as_secs(),
                 started.elapsed().as_millis()
             )
         });
@@ -461,48 +463,37 @@ fn capped_duration(wanted: Duration, creds: &Credentials) -> Duration {
     }
 }
 
-/// Expiry from the STS response, cross-checked with the JWT's `exp`: the
-/// earlier of the two wins (a client must never present an expired token).
+/// When the token expires, on the local monotonic clock: `sent` (when the
+/// request left, so the estimate errs early) plus the lifetime STS gave it,
+/// measured in STS's own clock (`policy::token_lifetime`: the JWT's
+/// `exp - iat`, cross-checked with the response's `Expiration`). A local
+/// clock skewed against STS's changes nothing. Every value from the network
+/// goes through checked arithmetic: an absurd one is a malformed answer
+/// (retryable), never a panic.
 fn expiry(
     response: Option<&aws_smithy_types::DateTime>,
     claims: &serde_json::Map<String, serde_json::Value>,
-) -> Result<SystemTime> {
-    let from_response = response.and_then(|d| SystemTime::try_from(*d).ok());
-    // Checked all the way: `exp` is whatever the network sent (1e300,
-    // u64::MAX, NaN), and an unrepresentable one is a malformed answer.
-    let from_jwt = match claims.get("exp") {
-        None => None,
-        Some(v) => Some(
-            v.as_f64()
-                .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                .and_then(|d| UNIX_EPOCH.checked_add(d))
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Sts,
-                        "STS returned a token whose exp claim is not a valid time",
-                    )
-                    .with_retryable(true)
-                })?,
-        ),
-    };
-    let exp = match (from_response, from_jwt) {
-        (Some(a), Some(b)) => a.min(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => {
-            return Err(Error::new(
-                ErrorKind::Sts,
-                "STS returned a token with neither Expiration nor an exp claim",
-            ));
-        }
-    };
-    if exp <= SystemTime::now() {
-        return Err(Error::new(
+    requested: Duration,
+    sent: std::time::Instant,
+) -> Result<std::time::Instant> {
+    let number = |name: &str| claims.get(name).map(|v| v.as_f64().unwrap_or(f64::NAN));
+    let bad = |why: &str| {
+        Error::new(
             ErrorKind::Sts,
-            "STS returned a token that has already expired (check the system clock)",
+            format!("STS returned a token whose expiry cannot be used: {why}"),
         )
-        .with_retryable(true));
-    }
-    Ok(exp)
+        .with_retryable(true)
+    };
+    let lifetime = policy::token_lifetime(
+        number("iat"),
+        number("exp"),
+        response.map(|d| d.as_secs_f64()),
+        requested,
+    )
+    .map_err(bad)?;
+    sent.checked_add(lifetime)
+        .filter(|expires| *expires > std::time::Instant::now())
+        .ok_or_else(|| bad("it expired before it arrived"))
 }
 
 /// Which provider of the chain produced the credentials. The SDK exposes the

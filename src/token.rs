@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use std::ffi::{c_char, CString};
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroize;
 
 /// One token from STS. Immutable and shared (`Arc<Token>`) between all
@@ -11,7 +11,13 @@ use zeroize::Zeroize;
 /// `Debug` shows the claims, never the JWT.
 pub struct Token {
     value: CString,
-    expires_at: SystemTime,
+    /// Expiry on the local monotonic clock: when the STS request was sent
+    /// plus the token's lifetime (`policy::token_lifetime`).
+    expires: Instant,
+    /// When the token arrived, on the monotonic clock...
+    minted: Instant,
+    /// ...and on the local wall clock (the two are read together once, so
+    /// the wall-clock times below are stable and in local time).
     minted_at: SystemTime,
     /// In [0, 1): this token's share of the refresh jitter, drawn once at
     /// mint time; `policy::refresh_at` reads it.
@@ -34,7 +40,7 @@ impl Token {
     /// caller (STS JWTs and ARNs never contain them).
     pub(crate) fn new(
         value: CString,
-        expires_at: SystemTime,
+        expires: Instant,
         principal: CString,
         claims: Map<String, Value>,
         extensions: Vec<(CString, CString)>,
@@ -45,7 +51,8 @@ impl Token {
             .collect();
         Token {
             value,
-            expires_at,
+            expires,
+            minted: Instant::now(),
             minted_at: SystemTime::now(),
             jitter: rand::random::<f64>(),
             principal,
@@ -61,11 +68,12 @@ impl Token {
     pub(crate) fn replica(&self) -> Token {
         let mut t = Token::new(
             self.value.clone(),
-            self.expires_at,
+            self.expires,
             self.principal.clone(),
             self.claims.clone(),
             self.extensions.clone(),
         );
+        t.minted = self.minted;
         t.minted_at = self.minted_at;
         t.jitter = self.jitter;
         t
@@ -81,18 +89,36 @@ impl Token {
         &self.value
     }
 
-    /// When the token expires.
-    pub fn expires_at(&self) -> SystemTime {
-        self.expires_at
+    /// A point on the monotonic clock as local wall-clock time.
+    fn wall(&self, t: Instant) -> SystemTime {
+        self.minted_at + t.saturating_duration_since(self.minted)
     }
 
-    /// Expiry as milliseconds since the Unix epoch (librdkafka's
-    /// `md_lifetime_ms`).
+    /// When the token expires, in local time: when it arrived plus what
+    /// was left of its lifetime then. STS's clock plays no part, so a
+    /// skewed local clock still gets a correct "time left".
+    pub fn expires_at(&self) -> SystemTime {
+        self.wall(self.expires)
+    }
+
+    /// Expiry as milliseconds since the Unix epoch in local time
+    /// (librdkafka's `md_lifetime_ms`, which librdkafka compares with its
+    /// own clock to schedule the next refresh).
     pub fn lifetime_ms(&self) -> i64 {
-        self.expires_at
+        self.expires_at()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)
+    }
+
+    /// Expiry on the monotonic clock (what the cache compares).
+    pub(crate) fn expires(&self) -> Instant {
+        self.expires
+    }
+
+    /// The background refresh time on the monotonic clock.
+    pub(crate) fn refresh_instant(&self) -> Instant {
+        crate::policy::refresh_at(self.minted, self.expires, self.jitter)
     }
 
     /// When this process received the token from STS.
@@ -105,12 +131,12 @@ impl Token {
     /// lifetime and jitter. Bindings that push tokens themselves schedule
     /// by this instead of assuming a fraction.
     pub fn refresh_at(&self) -> SystemTime {
-        crate::policy::refresh_at(self.minted_at, self.expires_at, self.jitter)
+        self.wall(self.refresh_instant())
     }
 
     /// Time left before expiry (zero if expired).
     pub fn remaining(&self) -> Duration {
-        crate::policy::remaining(self.expires_at, SystemTime::now())
+        crate::policy::remaining(self.expires, Instant::now())
     }
 
     /// The Kafka principal name (the configured claim, `sub` by default).
@@ -146,7 +172,7 @@ impl fmt::Debug for Token {
         f.debug_struct("Token")
             .field("value", &"<redacted>")
             .field("principal", &self.principal())
-            .field("expires_at", &self.expires_at)
+            .field("expires_at", &self.expires_at())
             .field("claims", &self.claims)
             .finish()
     }

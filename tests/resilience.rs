@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use kafka_iam_oauth::{policy, ErrorKind};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[test]
 fn stats_report_mints_failures_and_schedule() {
@@ -170,4 +170,71 @@ fn after_the_backoff_the_next_caller_tries_again() {
         .expect("the next attempt goes to STS and succeeds");
     assert_eq!(sts_calls(&emu), 2);
     assert_eq!(p.stats().next_attempt_in, None);
+}
+
+/// Tokens from an STS whose clock is `skew` seconds off ours are served,
+/// cached, and refreshed once per lifetime, on our clock.
+fn skewed_sts_tokens_are_served_and_cached(name: &str, skew: i64) {
+    setup_env(true);
+    let emu = emulator();
+    emu.set_clock_offset(skew);
+    const LIFETIME: Duration = Duration::from_secs(60);
+    let p = provider(&emu, name, "duration_seconds=60");
+    let t = p.token().expect("a token despite the skew");
+    let (iat, exp) = (
+        t.claims()["iat"].as_i64().unwrap(),
+        t.claims()["exp"].as_i64().unwrap(),
+    );
+    let local_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (iat - local_now - skew).abs() <= 5,
+        "the emulator's clock is {skew} s off"
+    );
+    assert_eq!(exp - iat, 60);
+    // The lifetime is the token's own, measured on our clock...
+    let left = t.remaining();
+    assert!(
+        left <= LIFETIME && left > LIFETIME - Duration::from_secs(10),
+        "{left:?}"
+    );
+    // ...and librdkafka gets local time: now + what is left, not STS's exp.
+    let lifetime_ms = t.lifetime_ms();
+    let expected_ms = (local_now + 60) * 1000;
+    assert!(
+        (lifetime_ms - expected_ms).abs() <= 5_000,
+        "{lifetime_ms} vs {expected_ms}"
+    );
+    // Cached: no second STS call.
+    for _ in 0..100 {
+        assert_eq!(p.token().unwrap().value(), t.value());
+    }
+    assert_eq!(sts_calls(&emu), 1);
+    // One refresh per lifetime: the background refresh is due at
+    // policy::refresh_at, 50% to 60% of the token's 60 s on our clock
+    // (neither at once, as a clock ahead of STS would make it, nor after
+    // the real expiry, as a clock behind would).
+    let s = p.stats();
+    let refresh_in = s.refresh_in.expect("a refresh scheduled");
+    let lo = LIFETIME.mul_f64(policy::REFRESH_FRACTION) - Duration::from_secs(10);
+    let hi = LIFETIME.mul_f64(policy::REFRESH_FRACTION + policy::REFRESH_JITTER);
+    assert!(
+        refresh_in > lo && refresh_in <= hi,
+        "refresh in {refresh_in:?}, expected in ({lo:?}, {hi:?}]"
+    );
+    assert!(s.expires_in.unwrap() > refresh_in);
+    assert_eq!(s.mints, 1);
+    assert_eq!(s.failures, 0);
+}
+
+#[test]
+fn sts_clock_ten_minutes_ahead() {
+    skewed_sts_tokens_are_served_and_cached("skew-ahead", 600);
+}
+
+#[test]
+fn sts_clock_ten_minutes_behind() {
+    skewed_sts_tokens_are_served_and_cached("skew-behind", -600);
 }

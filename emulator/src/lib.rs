@@ -229,6 +229,15 @@ impl RunningEmulator {
         self.server.state.set_policy(policy);
     }
 
+    /// Runs the emulator's STS clock `seconds` ahead of the host's clock
+    /// (negative: behind), to test clock skew: the tokens' `iat`/`exp` and
+    /// `Expiration` follow it, and SigV4 dates are checked against it with
+    /// AWS's 15-minute window, so a skew under 15 minutes still signs in.
+    /// `reset` sets it back to 0.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.server.state.set_clock_offset(seconds);
+    }
+
     /// Counters, faults and policy back to their start-up values.
     pub fn reset(&self) {
         self.server.state.reset();

@@ -296,7 +296,7 @@ impl Server {
                 format!("Could not find operation {action} for version {version}"),
             ));
         }
-        let now = clock::now();
+        let now = self.state.now();
         let caller: Caller = sts::authenticate(&self.state, req, now)?;
         let result = match action {
             "GetWebIdentityToken" => {

@@ -273,6 +273,8 @@ struct Inner {
     fault: Option<ActiveFault>,
     stats: Stats,
     identities: HashMap<String, Identity>,
+    /// Seconds the STS clock runs ahead of the host's (negative: behind).
+    clock_offset: i64,
 }
 
 /// Shared mutable state of one emulator.
@@ -303,6 +305,7 @@ impl State {
                 fault: None,
                 stats: Stats::default(),
                 identities,
+                clock_offset: 0,
             }),
         }
     }
@@ -385,6 +388,19 @@ impl State {
         inner.policy = self.initial_policy.clone();
         inner.fault = None;
         inner.stats = Stats::default();
+        inner.clock_offset = 0;
+    }
+
+    /// STS's "now" (Unix seconds): the host's clock plus the offset set by
+    /// [`State::set_clock_offset`]. Token `iat`/`exp`, `Expiration` and the
+    /// SigV4 date check all use it, as a real STS uses its own clock.
+    pub fn now(&self) -> i64 {
+        clock::now().saturating_add(self.lock().clock_offset)
+    }
+
+    /// Runs STS's clock `seconds` ahead of the host's (negative: behind).
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.lock().clock_offset = seconds;
     }
 
     pub fn identity(&self, access_key_id: &str) -> Option<Identity> {
