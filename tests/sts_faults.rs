@@ -89,6 +89,7 @@ fn hung_credential_process_is_killed_at_the_deadline_and_a_fixed_profile_mints()
         "the mint must end at its deadline: took {took:?}"
     );
     let msg = e.message();
+    println!("after {took:?}: {msg}");
     assert!(
         msg.contains("credential_process of profile \"hang\"")
             && msg.contains("mint_timeout_seconds"),
@@ -153,6 +154,7 @@ fn failing_credential_process_error_is_short_and_names_the_profile() {
     let p = provider(&emu, "fails", "profile=fails");
     let e = p.token().expect_err("the process fails");
     let msg = e.message();
+    println!("error: {msg}");
     assert!(
         msg.contains("credential_process of profile \"fails\""),
         "{msg}"
@@ -166,6 +168,56 @@ fn failing_credential_process_error_is_short_and_names_the_profile() {
     assert!(msg.len() < 2000, "{} bytes: {msg}", msg.len());
 }
 
+/// A profile whose credential_process prints the emulator user's keys.
+fn static_profile(name: &str) {
+    let script = config_dir().join(format!("{name}.sh"));
+    write_script(
+        &script,
+        &format!(
+            "printf '%s' '{{\"Version\":1,\"AccessKeyId\":\"{USER_KEY}\",\"SecretAccessKey\":\"{USER_SECRET}\"}}'\n"
+        ),
+    );
+    set_profile(name, &script);
+}
+
+#[test]
+fn sts_that_never_answers_fails_at_the_deadline_naming_sts_then_recovers() {
+    let emu = emulator();
+    static_profile("slow-sts");
+    // STS holds every answer for a minute (the deadline is 2 s).
+    emu.set_fault(Fault::latency(Duration::from_secs(60)));
+    let mint_timeout = Duration::from_secs(2);
+    let p = provider(&emu, "slow-sts", "profile=slow-sts,mint_timeout_seconds=2");
+    let started = Instant::now();
+    let e = p.token().expect_err("STS does not answer in time");
+    let took = started.elapsed();
+    // Bound: the deadline plus 2 s for scheduling.
+    assert!(
+        took < mint_timeout + Duration::from_secs(2),
+        "took {took:?}"
+    );
+    let msg = e.message();
+    println!("after {took:?}: {msg}");
+    assert!(
+        msg.contains("GetWebIdentityToken") && msg.contains("mint_timeout_seconds"),
+        "{msg}"
+    );
+    emu.reset();
+    // Bound: as above, a remembered failure (negative cache) may delay the
+    // next attempt; 30 s covers it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match p.token() {
+            Ok(t) => break assert_eq!(t.principal(), USER_ARN),
+            Err(e) if Instant::now() < deadline => {
+                assert!(!e.message().contains("panicked"), "{e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("STS is back, the provider must mint: {e}"),
+        }
+    }
+}
+
 /// Set in the child process of the test below.
 const STDERR_CHILD: &str = "KIO_STS_FAULTS_STDERR_CHILD";
 
@@ -176,16 +228,8 @@ fn console_debug_child() {
     if std::env::var_os(STDERR_CHILD).is_none() {
         return;
     }
-    let dir = config_dir();
     let emu = emulator();
-    let creds = dir.join("console.sh");
-    write_script(
-        &creds,
-        &format!(
-            "printf '%s' '{{\"Version\":1,\"AccessKeyId\":\"{USER_KEY}\",\"SecretAccessKey\":\"{USER_SECRET}\"}}'\n"
-        ),
-    );
-    set_profile("console", &creds);
+    static_profile("console");
     let p = provider(&emu, "console", "profile=console,aws_debug=console");
     match p.token() {
         Ok(t) => println!("child minted a token for {}", t.principal()),
