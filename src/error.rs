@@ -288,7 +288,7 @@ mod tests {
             format!("{{\"AccessKeyId\": \"{KEY_ID}\", \"SecretAccessKey\": \"{SECRET}\"}}"),
             format!("error: bad key {KEY_ID} with secret {SECRET} (exit 1)"),
             format!("AWS_SESSION_TOKEN=short-token-value {SECRET}x"),
-            format!("SessionToken: IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ"),
+            "SessionToken: IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ".to_string(),
             format!("password=hunter2 and {KEY_ID}/20250101/eu-west-1/sts/aws4_request"),
         ] {
             let r = redact(&text);

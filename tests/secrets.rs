@@ -75,9 +75,8 @@ fn capture() {
     });
 }
 
-struct Fixture {
-    dir: std::path::PathBuf,
-}
+/// The AWS config file's profiles, written once per process.
+struct Fixture;
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
@@ -116,7 +115,7 @@ fn fixture() -> &'static Fixture {
         );
         std::fs::write(dir.join("config"), config).unwrap();
         std::env::set_var("AWS_CONFIG_FILE", dir.join("config"));
-        Fixture { dir }
+        Fixture
     })
 }
 
