@@ -71,6 +71,25 @@ pub mod testing {
     static ARMED: AtomicBool = AtomicBool::new(false);
     static PANIC_AUDIENCES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+    /// Runs the registry's idle sweep as if `later` had passed; returns how
+    /// many entries it evicted.
+    pub fn sweep_as_if_after(later: std::time::Duration) -> usize {
+        let mut guard = super::REGISTRY.lock();
+        match guard.as_mut() {
+            Some(registry) => super::sweep(registry, std::time::Instant::now() + later),
+            None => 0,
+        }
+    }
+
+    /// How many token replicas this thread holds (bounded by
+    /// `MAX_REPLICAS_PER_THREAD`).
+    pub fn replicas_on_this_thread() -> usize {
+        super::REPLICAS.with(|r| r.borrow().slots.len())
+    }
+
+    /// `MAX_REPLICAS_PER_THREAD`.
+    pub const MAX_REPLICAS_PER_THREAD: usize = super::MAX_REPLICAS_PER_THREAD;
+
     /// The next mint for a configuration with this `audience` panics inside
     /// the mint task (once).
     pub fn panic_in_next_mint(audience: &str) {
@@ -89,6 +108,18 @@ pub mod testing {
         };
         if hit {
             panic!("injected test panic inside a mint (panic-secret-text)");
+        }
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        if let Some(task) = self.refresh_task.load_full() {
+            // Only this process's runtime: a parent's (after fork) has no
+            // threads to tell.
+            if task.0 == fork_generation() {
+                task.1.abort();
+            }
         }
     }
 }
@@ -115,6 +146,13 @@ fn with_note(e: &Error, note: std::fmt::Arguments<'_>) -> Error {
 
 /// The cache entry for one effective configuration.
 pub(crate) struct Entry {
+    /// Unique for the life of the process (the per-thread replicas' key).
+    id: u64,
+    /// Set when a caller used the entry since the last registry sweep.
+    used: AtomicBool,
+    /// `(fork generation, abort handle)` of the refresh loop, aborted when
+    /// the entry is dropped (evicted).
+    refresh_task: ArcSwapOption<(u64, tokio::task::AbortHandle)>,
     config: Config,
     token: ArcSwapOption<Token>,
     flight: ArcSwapOption<Flight>,
@@ -130,7 +168,7 @@ pub(crate) struct Entry {
     /// Failed mints (each one a whole mint, its internal retries included).
     failures: AtomicU64,
     /// The kind of the last failed mint, kept after later successes.
-    last_error_kind: Mutex<Option<ErrorKind>>,
+    last_error_kind: ArcSwapOption<ErrorKind>,
     /// The negative cache: the last failed mint and when the next may
     /// start, until a mint succeeds.
     failure: ArcSwapOption<Failure>,
@@ -138,22 +176,66 @@ pub(crate) struct Entry {
     version: AtomicU64,
 }
 
-/// This thread's copy of each entry's current token (entries live for the
-/// whole process, so their addresses are stable keys).
+/// This thread's copy of one entry's current token, keyed by the entry's
+/// unique id (never its address: an evicted entry's memory may be reused by
+/// a new one, whose id differs).
 struct Replica {
-    entry: usize,
+    entry: u64,
     /// The entry's `version` this replica was made at.
     version: u64,
+    /// This thread's use counter at the last hit (least recently used goes).
+    used: u64,
     replica: Option<Arc<Token>>,
 }
 
+/// Replicas one thread keeps at most; the least recently used one makes
+/// room. Each is a copy of a JWT (about 1 KiB); they are freed (and zeroed)
+/// with the thread.
+pub(crate) const MAX_REPLICAS_PER_THREAD: usize = 8;
+
+struct Replicas {
+    slots: Vec<Replica>,
+    clock: u64,
+}
+
 thread_local! {
-    static REPLICAS: std::cell::RefCell<Vec<Replica>> = const { std::cell::RefCell::new(Vec::new()) };
+    static REPLICAS: std::cell::RefCell<Replicas> =
+        const { std::cell::RefCell::new(Replicas { slots: Vec::new(), clock: 0 }) };
+}
+
+static NEXT_ENTRY_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One registry slot: the entry and when a caller was last seen using it
+/// (updated by the sweep from the entry's `used` flag).
+struct Slot {
+    entry: Arc<Entry>,
+    last_seen: Instant,
+}
+
+struct Registry {
+    entries: HashMap<Config, Slot>,
+    last_sweep: Instant,
 }
 
 /// Every cache entry of this process. `None` until the first entry; a plain
 /// static (no lazy initialiser) so the fork hooks can lock it at any time.
-static REGISTRY: Mutex<Option<HashMap<Config, Arc<Entry>>>> = Mutex::new(None);
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// Evicts entries idle for [`policy::IDLE_EVICTION`] that nothing else
+/// holds (no provider, no mint in flight, no refresh loop running): their
+/// memory, token and SDK client are freed. Returns how many went.
+fn sweep(registry: &mut Registry, now: Instant) -> usize {
+    registry.last_sweep = now;
+    let before = registry.entries.len();
+    registry.entries.retain(|_, slot| {
+        if slot.entry.used.swap(false, Ordering::Relaxed) {
+            slot.last_seen = now;
+        }
+        let held_elsewhere = Arc::strong_count(&slot.entry) > 1;
+        !policy::evictable(slot.last_seen, now, held_elsewhere)
+    });
+    before - registry.entries.len()
+}
 
 /// Called by the fork hooks in `runtime.rs` just before `fork()`: hold the
 /// registry lock across the fork so the child never inherits it locked by
@@ -173,13 +255,27 @@ pub(crate) unsafe fn after_fork() {
 }
 
 /// The shared entry for `config`, created on first use. No network.
+/// Every [`policy::SWEEP_INTERVAL`] it also evicts idle entries.
 pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
     runtime::install_fork_hooks();
-    let mut map = REGISTRY.lock();
-    map.get_or_insert_with(HashMap::new)
+    let now = Instant::now();
+    let mut guard = REGISTRY.lock();
+    let registry = guard.get_or_insert_with(|| Registry {
+        entries: HashMap::new(),
+        last_sweep: now,
+    });
+    if now.saturating_duration_since(registry.last_sweep) >= policy::SWEEP_INTERVAL {
+        sweep(registry, now);
+    }
+    let slot = registry
+        .entries
         .entry(config)
-        .or_insert_with_key(|config| {
-            Arc::new(Entry {
+        .or_insert_with_key(|config| Slot {
+            last_seen: now,
+            entry: Arc::new(Entry {
+                id: NEXT_ENTRY_ID.fetch_add(1, Ordering::Relaxed),
+                used: AtomicBool::new(true),
+                refresh_task: ArcSwapOption::empty(),
                 config: config.clone(),
                 token: ArcSwapOption::empty(),
                 flight: ArcSwapOption::empty(),
@@ -191,12 +287,13 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
                 accessed: AtomicBool::new(false),
                 mints: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
-                last_error_kind: Mutex::new(None),
+                last_error_kind: ArcSwapOption::empty(),
                 failure: ArcSwapOption::empty(),
                 version: AtomicU64::new(0),
-            })
-        })
-        .clone()
+            }),
+        });
+    slot.entry.used.store(true, Ordering::Relaxed);
+    Arc::clone(&slot.entry)
 }
 
 impl Entry {
@@ -216,7 +313,7 @@ impl Entry {
         crate::provider::Stats {
             mints: self.mints.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
-            last_error_kind: *self.last_error_kind.lock(),
+            last_error_kind: self.last_error_kind.load().as_deref().copied(),
             expires_in: token.as_ref().map(|t| policy::remaining(t.expires(), now)),
             refresh_in: token
                 .as_ref()
@@ -236,20 +333,32 @@ impl Entry {
     #[inline]
     pub(crate) fn cached(self: &Arc<Self>) -> Option<Arc<Token>> {
         let version = self.version.load(Ordering::Acquire);
-        let key = Arc::as_ptr(self) as usize;
+        let key = self.id;
         let token = REPLICAS.with(|r| {
             let mut replicas = r.borrow_mut();
-            let slot = match replicas.iter().position(|r| r.entry == key) {
-                Some(i) => &mut replicas[i],
+            let Replicas { slots, clock } = &mut *replicas;
+            *clock += 1;
+            let i = match slots.iter().position(|r| r.entry == key) {
+                Some(i) => i,
                 None => {
-                    replicas.push(Replica {
+                    let fresh = Replica {
                         entry: key,
                         version: u64::MAX,
+                        used: 0,
                         replica: None,
-                    });
-                    replicas.last_mut().expect("just pushed")
+                    };
+                    if slots.len() < MAX_REPLICAS_PER_THREAD {
+                        slots.push(fresh);
+                        slots.len() - 1
+                    } else {
+                        let lru = (0..slots.len()).min_by_key(|&i| slots[i].used).unwrap_or(0);
+                        slots[lru] = fresh;
+                        lru
+                    }
                 }
             };
+            let slot = &mut slots[i];
+            slot.used = *clock;
             if slot.version != version {
                 slot.replica = self.token.load_full().map(|t| Arc::new(t.replica()));
                 slot.version = version;
@@ -269,6 +378,9 @@ impl Entry {
         // line stays shared between threads.
         if !self.accessed.load(Ordering::Relaxed) {
             self.accessed.store(true, Ordering::Relaxed);
+        }
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
         }
         if self.refresher.load(Ordering::Relaxed) != fork_generation() + 1 {
             self.ensure_refresher();
@@ -423,7 +535,7 @@ impl Entry {
 
     fn note_failure(&self, e: &Error) {
         self.failures.fetch_add(1, Ordering::Relaxed);
-        *self.last_error_kind.lock() = Some(e.kind());
+        self.last_error_kind.store(Some(Arc::new(e.kind())));
     }
 
     fn minter(&self) -> Arc<Minter> {
@@ -454,7 +566,9 @@ impl Entry {
         }
         match runtime::handle() {
             Ok(h) => {
-                h.spawn(Arc::clone(self).refresh_loop(mine));
+                let task = h.spawn(Self::refresh_loop(Arc::downgrade(self), mine));
+                self.refresh_task
+                    .store(Some(Arc::new((fork_generation(), task.abort_handle()))));
             }
             Err(_) => self.refresher.store(0, Ordering::Relaxed),
         }
@@ -463,21 +577,28 @@ impl Entry {
     /// Refreshes ahead of expiry while clients keep taking the token; stops
     /// after a whole refresh period in which nobody asked (the next caller
     /// restarts it, and still gets the cached token at once).
-    async fn refresh_loop(self: Arc<Self>, mine: u64) {
+    ///
+    /// Holds only a weak reference while it sleeps, so an evicted entry is
+    /// freed (its `Drop` aborts this task).
+    async fn refresh_loop(entry: std::sync::Weak<Self>, mine: u64) {
         loop {
-            let Some(token) = self.token.load_full() else {
-                break;
+            let Some(token) = entry.upgrade().and_then(|e| e.token.load_full()) else {
+                return;
             };
             let delay = policy::remaining(token.refresh_instant(), Instant::now());
             tokio::time::sleep(delay).await;
-            if !self.accessed.swap(false, Ordering::Relaxed) {
-                break;
-            }
-            if !self.refresh_with_retries(&token).await {
+            let Some(me) = entry.upgrade() else {
+                return;
+            };
+            if !me.accessed.swap(false, Ordering::Relaxed) || !me.refresh_with_retries(&token).await
+            {
                 break;
             }
         }
-        let _ = self
+        let Some(me) = entry.upgrade() else {
+            return;
+        };
+        let _ = me
             .refresher
             .compare_exchange(mine, 0, Ordering::AcqRel, Ordering::Relaxed);
     }

@@ -145,6 +145,20 @@ pub fn remaining(t: Instant, now: Instant) -> Duration {
     t.saturating_duration_since(now)
 }
 
+/// A cache entry no caller has used for this long, and that nothing holds
+/// (no provider, no mint, no refresh loop), is evicted.
+pub const IDLE_EVICTION: Duration = Duration::from_secs(10 * 60);
+/// The registry looks for idle entries at most this often (when an entry
+/// is looked up).
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Whether a cache entry last seen in use at `last_seen` is evicted at
+/// `now`: idle for [`IDLE_EVICTION`] and not `held_elsewhere` (a provider,
+/// a mint in flight or a running refresh loop still holds it).
+pub fn evictable(last_seen: Instant, now: Instant, held_elsewhere: bool) -> bool {
+    !held_elsewhere && now.saturating_duration_since(last_seen) >= IDLE_EVICTION
+}
+
 /// How far STS's `Expiration` and the JWT's `exp` may disagree, and how much
 /// longer than asked a token may claim to live, before the answer counts as
 /// malformed.
@@ -372,6 +386,24 @@ mod tests {
         assert_eq!(refresh_retry_delay(6, now + S(10), now, 1.0), S(5));
         // Nearly expired: still a short pause, never a busy loop.
         assert_eq!(refresh_retry_delay(0, now, now, 0.0), MIN_REFRESH_RETRY);
+    }
+
+    #[test]
+    fn idle_entries_nobody_holds_are_evicted() {
+        let now = t0();
+        assert!(evictable(now - IDLE_EVICTION, now, false));
+        assert!(
+            !evictable(now - IDLE_EVICTION, now, true),
+            "a provider holds it"
+        );
+        assert!(
+            !evictable(now - IDLE_EVICTION + S(1), now, false),
+            "used recently"
+        );
+        assert!(
+            !evictable(now + S(5), now, false),
+            "seen in the future: not idle"
+        );
     }
 
     #[test]

@@ -238,3 +238,68 @@ fn sts_clock_ten_minutes_ahead() {
 fn sts_clock_ten_minutes_behind() {
     skewed_sts_tokens_are_served_and_cached("skew-behind", -600);
 }
+
+#[test]
+fn idle_entries_are_evicted_and_their_replicas_never_confused() {
+    setup_env(true);
+    let emu = emulator();
+    let cfg = config(&emu, "evict", "");
+    let p = kafka_iam_oauth::Provider::new(&cfg, "").unwrap();
+    let old = p.token().unwrap();
+    assert!(p.cached_token().is_some(), "this thread holds a replica");
+    drop(p);
+    // The first sweep sees the entry was used since the last one; the
+    // second, IDLE_EVICTION later with no use and no provider, evicts it
+    // (its refresh loop holds only a weak reference).
+    let idle = policy::IDLE_EVICTION;
+    kafka_iam_oauth::testing::sweep_as_if_after(idle + idle / 10);
+    kafka_iam_oauth::testing::sweep_as_if_after(idle * 3);
+    // A provider for the same configuration gets a new, empty entry: the
+    // thread's replica of the evicted one (whose memory may be reused) is
+    // never handed out for it.
+    let p = kafka_iam_oauth::Provider::new(&cfg, "").unwrap();
+    assert_eq!(p.stats().mints, 0, "the idle entry was evicted");
+    assert!(p.cached_token().is_none());
+    let new = p.token().unwrap();
+    assert_ne!(new.value(), old.value());
+    assert_eq!(sts_calls(&emu), 2);
+}
+
+#[test]
+fn an_entry_a_provider_holds_is_never_evicted() {
+    setup_env(true);
+    let emu = emulator();
+    let p = provider(&emu, "evict-held", "");
+    let t = p.token().unwrap();
+    kafka_iam_oauth::testing::sweep_as_if_after(policy::IDLE_EVICTION * 2);
+    kafka_iam_oauth::testing::sweep_as_if_after(policy::IDLE_EVICTION * 4);
+    let again = provider(&emu, "evict-held", "");
+    assert_eq!(again.token().unwrap().value(), t.value());
+    assert_eq!(sts_calls(&emu), 1);
+}
+
+#[test]
+fn per_thread_replicas_are_bounded() {
+    setup_env(true);
+    let emu = emulator();
+    let providers: Vec<_> = (0..3 * kafka_iam_oauth::testing::MAX_REPLICAS_PER_THREAD)
+        .map(|i| provider(&emu, &format!("replicas-{i}"), ""))
+        .collect();
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            for p in &providers {
+                p.token().unwrap();
+                assert!(
+                    kafka_iam_oauth::testing::replicas_on_this_thread()
+                        <= kafka_iam_oauth::testing::MAX_REPLICAS_PER_THREAD
+                );
+            }
+        }
+        assert_eq!(
+            kafka_iam_oauth::testing::replicas_on_this_thread(),
+            kafka_iam_oauth::testing::MAX_REPLICAS_PER_THREAD
+        );
+    })
+    .join()
+    .unwrap();
+}
