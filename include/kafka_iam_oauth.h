@@ -83,6 +83,42 @@ typedef struct kafka_iam_oauth_provider kafka_iam_oauth_provider;
  */
 typedef struct kafka_iam_oauth_token kafka_iam_oauth_token;
 
+/**
+ * A snapshot of a provider's shared cache entry, for tests and monitoring
+ * (`kafka_iam_oauth_provider_stats`). Plain data, owned by the caller.
+ * Durations are milliseconds; -1 means "none".
+ */
+typedef struct {
+  /**
+   * Tokens STS minted for the entry in this process.
+   */
+  uint64_t mints;
+  /**
+   * Mints that failed (one per failed mint, whatever its retries).
+   */
+  uint64_t failures;
+  /**
+   * The status of the most recent failure (kept after later successes),
+   * or `KAFKA_IAM_OAUTH_OK` (0) if no mint has failed.
+   */
+  kafka_iam_oauth_status last_error;
+  /**
+   * Milliseconds until the cached token expires (0 if it has), -1 when
+   * no token is cached.
+   */
+  int64_t expires_in_ms;
+  /**
+   * Milliseconds until the background refresh of the cached token is due
+   * (0 if due now), -1 when no token is cached.
+   */
+  int64_t refresh_in_ms;
+  /**
+   * After a failure, milliseconds until STS is asked again (callers get
+   * the remembered error until then), -1 when no failure is remembered.
+   */
+  int64_t next_attempt_in_ms;
+} kafka_iam_oauth_stats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -141,6 +177,17 @@ const kafka_iam_oauth_token *kafka_iam_oauth_provider_cached_token(const kafka_i
  * this process (for tests and monitoring). 0 for NULL.
  */
 uint64_t kafka_iam_oauth_provider_mint_count(const kafka_iam_oauth_provider *provider);
+
+/**
+ * Fills `*out` with a snapshot of the provider's shared cache entry
+ * (`kafka_iam_oauth_stats`). Never blocks, never calls STS, takes no
+ * lock, does not count as use. Returns `KAFKA_IAM_OAUTH_OK`, or
+ * `KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT` when `provider` or `out` is NULL
+ * (then nothing is written). `out` is the caller's memory, written only on
+ * success.
+ */
+kafka_iam_oauth_status kafka_iam_oauth_provider_stats(const kafka_iam_oauth_provider *provider,
+                                                      kafka_iam_oauth_stats *out);
 
 /**
  * The JWT, NUL-terminated; a secret: never log it. Borrowed from the token

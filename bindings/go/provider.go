@@ -181,6 +181,58 @@ func (p *Provider) MintCount() uint64 {
 	return n
 }
 
+// Stats is a snapshot of a provider's shared cache entry (for tests and
+// monitoring), from Provider.Stats.
+type Stats struct {
+	// Mints is how many tokens STS minted for the entry in this process.
+	Mints uint64
+	// Failures is how many mints failed (one per mint, whatever its retries).
+	Failures uint64
+	// LastError is the code of the most recent failure (kept after later
+	// successes), 0 if no mint has failed.
+	LastError Code
+	// ExpiresIn is the time until the cached token expires (0 if it has);
+	// -1 when no token is cached.
+	ExpiresIn time.Duration
+	// RefreshIn is the time until the background refresh of the cached
+	// token is due (0 if due now); -1 when no token is cached.
+	RefreshIn time.Duration
+	// NextAttemptIn is, after a failure, the time until STS is asked again
+	// (Token meanwhile returns the remembered error at once); -1 when no
+	// failure is remembered.
+	NextAttemptIn time.Duration
+}
+
+// Stats returns a snapshot of the provider's shared cache entry. It never
+// blocks and never calls STS; after Close it returns ErrClosed.
+func (p *Provider) Stats() (Stats, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.handle == nil {
+		return Stats{}, ErrClosed
+	}
+	var cs C.kafka_iam_oauth_stats
+	st := C.kafka_iam_oauth_provider_stats(p.handle, &cs)
+	runtime.KeepAlive(p)
+	if st != C.KAFKA_IAM_OAUTH_OK {
+		return Stats{}, &Error{Code: Code(st), Message: "kafka_iam_oauth_provider_stats failed"}
+	}
+	ms := func(v C.int64_t) time.Duration {
+		if v < 0 {
+			return -1
+		}
+		return time.Duration(v) * time.Millisecond
+	}
+	return Stats{
+		Mints:         uint64(cs.mints),
+		Failures:      uint64(cs.failures),
+		LastError:     Code(cs.last_error),
+		ExpiresIn:     ms(cs.expires_in_ms),
+		RefreshIn:     ms(cs.refresh_in_ms),
+		NextAttemptIn: ms(cs.next_attempt_in_ms),
+	}, nil
+}
+
 // Close frees the provider. It is idempotent and always returns nil; it
 // waits for Token calls in progress. Tokens already returned stay valid,
 // and the shared cache lives on for other providers. Calls after Close

@@ -463,3 +463,41 @@ func TestLinkModeIsTheOneBuilt(t *testing.T) {
 		t.Fatalf("LinkMode %q but libkafka_iam_oauth.so loaded = %v", LinkMode, loaded)
 	}
 }
+
+func TestStatsShowTheCacheWithoutAskingSTS(t *testing.T) {
+	p := newProvider(t, "duration_seconds=600", "")
+	s, err := p.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s != (Stats{LastError: 0, ExpiresIn: -1, RefreshIn: -1, NextAttemptIn: -1}) {
+		t.Fatalf("fresh provider: %+v", s)
+	}
+	if _, err := p.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = p.Stats()
+	// duration_seconds=600: expiry at most 600 s ahead, the refresh before it.
+	if s.Mints != 1 || s.Failures != 0 || s.ExpiresIn <= 0 || s.ExpiresIn > 600*time.Second ||
+		s.RefreshIn < 0 || s.RefreshIn >= s.ExpiresIn || s.NextAttemptIn != -1 {
+		t.Fatalf("after a mint: %+v", s)
+	}
+	p.Close()
+	if _, err := p.Stats(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Stats after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestStatsRememberAFailureAndTheNextAttempt(t *testing.T) {
+	p := newProvider(t, "profile="+testenv.ProfileWrong, "")
+	if _, err := p.Token(context.Background()); err == nil {
+		t.Fatal("a wrong secret key minted")
+	}
+	s, err := p.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mints != 0 || s.Failures != 1 || s.LastError != CodeSTS || s.ExpiresIn != -1 || s.NextAttemptIn <= 0 {
+		t.Fatalf("after a failure: %+v", s)
+	}
+}

@@ -267,6 +267,66 @@ pub unsafe extern "C" fn kafka_iam_oauth_provider_mint_count(
     })
 }
 
+/// A snapshot of a provider's shared cache entry, for tests and monitoring
+/// (`kafka_iam_oauth_provider_stats`). Plain data, owned by the caller.
+/// Durations are milliseconds; -1 means "none".
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct kafka_iam_oauth_stats {
+    /// Tokens STS minted for the entry in this process.
+    pub mints: u64,
+    /// Mints that failed (one per failed mint, whatever its retries).
+    pub failures: u64,
+    /// The status of the most recent failure (kept after later successes),
+    /// or `KAFKA_IAM_OAUTH_OK` (0) if no mint has failed.
+    pub last_error: kafka_iam_oauth_status,
+    /// Milliseconds until the cached token expires (0 if it has), -1 when
+    /// no token is cached.
+    pub expires_in_ms: i64,
+    /// Milliseconds until the background refresh of the cached token is due
+    /// (0 if due now), -1 when no token is cached.
+    pub refresh_in_ms: i64,
+    /// After a failure, milliseconds until STS is asked again (callers get
+    /// the remembered error until then), -1 when no failure is remembered.
+    pub next_attempt_in_ms: i64,
+}
+
+impl From<kafka_iam_oauth::Stats> for kafka_iam_oauth_stats {
+    fn from(s: kafka_iam_oauth::Stats) -> Self {
+        let ms = |d: Option<Duration>| {
+            d.map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        };
+        kafka_iam_oauth_stats {
+            mints: s.mints,
+            failures: s.failures,
+            last_error: s.last_error_kind.map_or(KAFKA_IAM_OAUTH_OK, Into::into),
+            expires_in_ms: ms(s.expires_in),
+            refresh_in_ms: ms(s.refresh_in),
+            next_attempt_in_ms: ms(s.next_attempt_in),
+        }
+    }
+}
+
+/// Fills `*out` with a snapshot of the provider's shared cache entry
+/// (`kafka_iam_oauth_stats`). Never blocks, never calls STS, takes no
+/// lock, does not count as use. Returns `KAFKA_IAM_OAUTH_OK`, or
+/// `KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT` when `provider` or `out` is NULL
+/// (then nothing is written). `out` is the caller's memory, written only on
+/// success.
+#[no_mangle]
+pub unsafe extern "C" fn kafka_iam_oauth_provider_stats(
+    provider: *const kafka_iam_oauth_provider,
+    out: *mut kafka_iam_oauth_stats,
+) -> kafka_iam_oauth_status {
+    boundary(StatusOut(ptr::null_mut()), || {
+        // SAFETY: per this function's contract (both below).
+        let provider = unsafe { kafka_iam_oauth_provider::try_ref(provider, "provider") }?;
+        let out = unsafe { Out::new(out, "out") }?;
+        out.write(provider.stats().into());
+        Ok(())
+    })
+}
+
 /// The JWT, NUL-terminated; a secret: never log it. Borrowed from the token
 /// (valid until `kafka_iam_oauth_token_free`). NULL for a NULL token.
 #[no_mangle]

@@ -77,6 +77,63 @@ static void test_free_null(void) {
     CHECK(!kafka_iam_oauth_error_retryable(NULL), "retryable(NULL)");
     CHECK(kafka_iam_oauth_error_status(NULL) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "status(NULL)");
     CHECK(kafka_iam_oauth_token_extensions(NULL, NULL) == NULL, "extensions(NULL, NULL)");
+    /* stats: a NULL provider or out is INVALID_ARGUMENT and writes nothing. */
+    kafka_iam_oauth_stats s;
+    memset(&s, 0x5a, sizeof s);
+    CHECK(kafka_iam_oauth_provider_stats(NULL, &s) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT && s.mints == 0x5a5a5a5a5a5a5a5aULL,
+          "stats(NULL, &s)");
+    CHECK(kafka_iam_oauth_provider_stats(NULL, NULL) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "stats(NULL, NULL)");
+}
+
+/* Stats of a provider: what the library knows without asking STS. */
+static kafka_iam_oauth_stats stats_of(const kafka_iam_oauth_provider *p) {
+    kafka_iam_oauth_stats s;
+    memset(&s, 0, sizeof s);
+    CHECK(kafka_iam_oauth_provider_stats(p, &s) == KAFKA_IAM_OAUTH_OK, "stats");
+    return s;
+}
+
+/* A fresh provider has no token and no failure (every duration -1); after a
+ * mint the token's expiry and refresh lie ahead, refresh first; a failing
+ * configuration counts its failure, keeps its status and says when STS is
+ * asked again. */
+static void test_stats(const char *emulator) {
+    char config[512], msg[2048];
+    kafka_iam_oauth_provider *p = NULL;
+    snprintf(config, sizeof config,
+             "region=eu-west-1,audience=c-abi-stats,duration_seconds=600,profile=kio-user,sts_endpoint=%s", emulator);
+    CHECK(new_provider(config, NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
+    if (!p) return;
+    CHECK(kafka_iam_oauth_provider_stats(p, NULL) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "stats(p, NULL)");
+    kafka_iam_oauth_stats s = stats_of(p);
+    CHECK(s.mints == 0 && s.failures == 0 && s.last_error == KAFKA_IAM_OAUTH_OK && s.expires_in_ms == -1 &&
+              s.refresh_in_ms == -1 && s.next_attempt_in_ms == -1,
+          "fresh: mints %llu failures %llu last %d expires %lld refresh %lld next %lld", (unsigned long long)s.mints,
+          (unsigned long long)s.failures, s.last_error, (long long)s.expires_in_ms, (long long)s.refresh_in_ms,
+          (long long)s.next_attempt_in_ms);
+    const kafka_iam_oauth_token *t = NULL;
+    CHECK(kafka_iam_oauth_provider_token(p, 10000, &t, NULL) == KAFKA_IAM_OAUTH_OK, "token");
+    kafka_iam_oauth_token_free(t);
+    s = stats_of(p);
+    /* duration_seconds=600: the expiry at most 600 s ahead, the refresh before it. */
+    CHECK(s.mints == 1 && s.failures == 0 && s.expires_in_ms > 0 && s.expires_in_ms <= 600 * 1000 &&
+              s.refresh_in_ms >= 0 && s.refresh_in_ms < s.expires_in_ms && s.next_attempt_in_ms == -1,
+          "minted: mints %llu expires %lld refresh %lld next %lld", (unsigned long long)s.mints,
+          (long long)s.expires_in_ms, (long long)s.refresh_in_ms, (long long)s.next_attempt_in_ms);
+    kafka_iam_oauth_provider_free(p);
+    p = NULL;
+
+    /* An unknown key: a non-retryable STS failure, remembered. */
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-stats-fail,profile=kio-unknown,sts_endpoint=%s",
+             emulator);
+    new_provider(config, NULL, &p, msg, sizeof msg);
+    CHECK(kafka_iam_oauth_provider_token(p, 10000, &t, NULL) == KAFKA_IAM_OAUTH_ERR_STS, "unknown key fails");
+    s = stats_of(p);
+    CHECK(s.mints == 0 && s.failures == 1 && s.last_error == KAFKA_IAM_OAUTH_ERR_STS && s.expires_in_ms == -1 &&
+              s.next_attempt_in_ms > 0,
+          "failed: failures %llu last %d next %lld", (unsigned long long)s.failures, s.last_error,
+          (long long)s.next_attempt_in_ms);
+    kafka_iam_oauth_provider_free(p);
 }
 
 static void test_bad_input(void) {
@@ -292,6 +349,7 @@ int main(void) {
     test_bad_input();
     if (emulator) {
         test_token(emulator);
+        test_stats(emulator);
         test_second_principal(emulator);
         test_failures(emulator);
         test_sts_error(emulator);
