@@ -408,14 +408,14 @@ async fn credentials_provider(
     cfg: &Config,
     sdk: &SdkConfig,
 ) -> Result<(SharedCredentialsProvider, String)> {
-    let (base, source) = match process::ProcessProvider::for_profile(cfg.profile.as_deref()).await {
-        Some(process) => {
-            let source = process.describe();
+    let (base, source) = match process::ProfileProcess::find(cfg.profile.as_deref()).await {
+        Some(found) => {
+            let source = found.describe();
             let chain = aws_config::meta::credentials::CredentialsProviderChain::first_try(
                 "Environment",
                 aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
             )
-            .or_else("CredentialProcess", process);
+            .or_else("Profile", found.provider(sdk).await);
             (SharedCredentialsProvider::new(chain), source)
         }
         None => {

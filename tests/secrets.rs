@@ -1,5 +1,6 @@
 //! Secrets never reach an error or a log line: a credential_process that
-//! writes a (fake) access key id and secret key to stderr and fails. Every
+//! writes a (fake) access key id and secret key to stderr and fails (in the
+//! selected profile, and as the source_profile of a role). Every
 //! tracing event of the process (the library's and the AWS SDK's, at every
 //! level) is captured and checked, and written to
 //! `$KIO_SECRETS_LOG_DIR/tracing.log` when set, for `make test-secrets`'
@@ -194,48 +195,26 @@ fn credential_process_stdout_is_never_quoted() {
     save_log("bad-json", &lines);
 }
 
-/// Set in the child process of the test below.
-const CHAIN_CHILD: &str = "KIO_SECRETS_CHAIN_CHILD";
-
-/// Runs only as the child of the test below, so that the SDK's own events
-/// (which quote the process's stderr) stay out of this process's capture.
 #[test]
-fn role_chain_child() {
-    if std::env::var_os(CHAIN_CHILD).is_none() {
-        return;
-    }
+fn source_profile_credential_process_secrets_reach_no_error_and_no_log_line() {
+    // role_arn + source_profile with the leaky process: the library runs
+    // the process (the SDK's runner would log its whole stderr at WARN).
     let _ = fixture();
     let emu = emulator();
     let e = provider(&emu, "chained", "profile=chained")
         .token()
         .expect_err("the source profile's process fails");
-    println!("child error: {}", e.message());
-}
-
-#[test]
-fn credential_process_through_a_role_chain_is_redacted_in_the_error() {
-    // A source_profile's credential_process runs inside the AWS SDK, whose
-    // error quotes all of stderr: our message keeps a bounded, redacted
-    // excerpt. The SDK's own WARN events (aws_config::profile::credentials)
-    // quote it in full; that is the SDK's logging, documented in
-    // docs/rust.md, and why this runs in a child process.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "role_chain_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHAIN_CHILD, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("child error: "))
-        .unwrap_or_else(|| panic!("the child reports its error: {stdout}"));
-    assert!(line.contains("<redacted>"), "{line}");
-    assert_no_secret("the error", line);
-    // Bound: the SDK's message cut to 512 characters plus our advice.
-    assert!(line.len() < 1500, "{line}");
+    let msg = e.message();
+    println!("the error: {msg}");
+    assert!(
+        msg.contains("credential_process of profile \"leaky\""),
+        "{msg}"
+    );
+    assert!(msg.contains("<redacted>"), "{msg}");
+    assert_no_secret("the error", msg);
+    let lines = LINES.lock().unwrap().clone();
+    for l in &lines {
+        assert_no_secret("a log line", l);
+    }
+    save_log("chained", &lines);
 }

@@ -28,13 +28,18 @@ fn config_dir() -> &'static PathBuf {
 /// Sets `[profile name]`'s credential_process, keeping the other
 /// profiles (tests run in parallel over the one file).
 fn set_profile(name: &str, command: &Path) {
+    set_profile_lines(name, &format!("credential_process = {}", command.display()));
+}
+
+/// Sets `[profile name]` to `lines`, keeping the other profiles.
+fn set_profile_lines(name: &str, lines: &str) {
     static PROFILES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
     let mut profiles = PROFILES.lock().unwrap();
     profiles.retain(|(n, _)| n != name);
-    profiles.push((name.to_string(), command.display().to_string()));
+    profiles.push((name.to_string(), lines.to_string()));
     let text: String = profiles
         .iter()
-        .map(|(n, c)| format!("[profile {n}]\ncredential_process = {c}\n\n"))
+        .map(|(n, l)| format!("[profile {n}]\n{l}\n\n"))
         .collect();
     let tmp = config_dir().join("config.tmp");
     std::fs::write(&tmp, text).unwrap();
@@ -138,6 +143,78 @@ fn hung_credential_process_is_killed_at_the_deadline_and_a_fixed_profile_mints()
         }
     };
     assert_eq!(token.principal(), USER_ARN);
+}
+
+#[test]
+fn hung_credential_process_of_a_source_profile_is_killed_too() {
+    let dir = config_dir();
+    let emu = emulator();
+    let pidfile = dir.join("chain-hang.pid");
+    let hang = dir.join("chain-hang.sh");
+    write_script(
+        &hang,
+        &format!("sleep 3600 &\necho $! > {}\nwait\n", pidfile.display()),
+    );
+    let role = format!(
+        "arn:aws:iam::{}:role/kafka-chained",
+        kafka_iam_oauth_emulator::ACCOUNT_ID
+    );
+    set_profile("chain-source", &hang);
+    set_profile_lines(
+        "chained",
+        &format!(
+            "role_arn = {role}\nsource_profile = chain-source\nrole_session_name = chained-test"
+        ),
+    );
+    let mint_timeout = Duration::from_secs(2);
+    let p = provider(&emu, "chained", "profile=chained,mint_timeout_seconds=2");
+    let started = Instant::now();
+    let e = p
+        .token()
+        .expect_err("a hung credential_process cannot give a token");
+    let took = started.elapsed();
+    // Bound: the deadline plus 2 s for scheduling.
+    assert!(
+        took < mint_timeout + Duration::from_secs(2),
+        "took {took:?}"
+    );
+    let msg = e.message();
+    println!("after {took:?}: {msg}");
+    assert!(
+        msg.contains("credential_process of profile \"chain-source\" (source_profile of profile \"chained\")"),
+        "{msg}"
+    );
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .expect("the script wrote its pidfile")
+        .trim()
+        .parse()
+        .unwrap();
+    // Bound: SIGKILL is immediate; 5 s leaves room for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !alive(pid),
+        "the source profile's sleep {pid} is still running"
+    );
+
+    // Fixed: the role is assumed (on the emulator) with the process's keys.
+    static_profile("chain-source");
+    // Bound: a remembered failure (negative cache) may delay the next
+    // attempt; 30 s covers it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match p.token() {
+            Ok(t) => break assert_eq!(t.principal(), role),
+            Err(e) if Instant::now() < deadline => {
+                assert!(!e.message().contains("panicked"), "{e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the fixed chain must mint: {e}"),
+        }
+    }
+    assert!(emu.stats().requests["AssumeRole"] >= 1);
 }
 
 #[test]

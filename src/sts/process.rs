@@ -12,16 +12,19 @@
 //! ends, the whole group (the shell, the script and whatever it started,
 //! such as a `sleep`) gets SIGKILL.
 //!
-//! Profiles that reach `credential_process` through a chain (`role_arn`
-//! with a `source_profile` that has one) still go through the SDK: the
-//! mint deadline bounds them, but a hung command there is left running
-//! (see docs/rust.md).
+//! One role hop is covered too: a selected profile with `role_arn` whose
+//! `source_profile` takes its credentials from `credential_process` (the
+//! process runs here, then AssumeRole). Longer chains still go through the
+//! SDK: the mint deadline bounds them, but a hung command there is left
+//! running (see docs/rust.md).
 //!
 //! Errors carry at most a short redacted excerpt of the command's stderr,
 //! never its stdout (which holds the keys).
 
 use crate::error::{excerpt, MAX_PROCESS_EXCERPT};
-use aws_credential_types::provider::{self, error::CredentialsError, future, ProvideCredentials};
+use aws_credential_types::provider::{
+    self, error::CredentialsError, future, ProvideCredentials, SharedCredentialsProvider,
+};
 use aws_credential_types::Credentials;
 use parking_lot::Mutex;
 use std::borrow::Cow;
@@ -50,6 +53,99 @@ const OTHER_SOURCES: &[&str] = &[
     "login_session",
 ];
 
+/// Where the selected profile's credentials come from when a
+/// `credential_process` we run is at the root of it.
+pub(crate) struct ProfileProcess {
+    process: ProcessProvider,
+    /// The selected profile's role, when the process is its source's.
+    role: Option<ProfileRole>,
+}
+
+struct ProfileRole {
+    profile: String,
+    arn: String,
+    external_id: Option<String>,
+    session_name: Option<String>,
+}
+
+impl ProfileProcess {
+    /// The selected profile (profile `profile`, else `AWS_PROFILE`, else
+    /// `default`, from the files the SDK reads), if the SDK would take its
+    /// credentials straight from its `credential_process`, or assume its
+    /// `role_arn` with credentials from its `source_profile`'s.
+    pub(crate) async fn find(profile: Option<&str>) -> Option<ProfileProcess> {
+        let set = aws_config::profile::load(
+            &Default::default(),
+            &Default::default(),
+            &Default::default(),
+            profile.map(|p| Cow::Owned(p.to_string())),
+        )
+        .await
+        .ok()?;
+        let name = set.selected_profile().to_string();
+        let selected = set.get_profile(&name)?;
+        if let Some(process) = ProcessProvider::of(selected) {
+            return Some(ProfileProcess {
+                process,
+                role: None,
+            });
+        }
+        // One hop: role_arn + source_profile (no credential_source, not a
+        // web identity profile), the source a pure credential_process one
+        // (the SDK prefers static keys in a source profile: not ours then).
+        let arn = selected.get("role_arn")?;
+        if selected.get("credential_source").is_some()
+            || selected.get("web_identity_token_file").is_some()
+        {
+            return None;
+        }
+        let source_name = selected.get("source_profile").filter(|s| *s != name)?;
+        let source = set.get_profile(source_name)?;
+        if source.get("aws_access_key_id").is_some() {
+            return None;
+        }
+        let process = ProcessProvider::of(source)?;
+        Some(ProfileProcess {
+            process,
+            role: Some(ProfileRole {
+                profile: name.clone(),
+                arn: arn.to_string(),
+                external_id: selected.get("external_id").map(str::to_string),
+                session_name: selected.get("role_session_name").map(str::to_string),
+            }),
+        })
+    }
+
+    /// For messages: which command, of which profile.
+    pub(crate) fn describe(&self) -> String {
+        match &self.role {
+            None => self.process.describe(),
+            Some(role) => format!(
+                "{} (source_profile of profile {:?})",
+                self.process.describe(),
+                role.profile
+            ),
+        }
+    }
+
+    /// The provider: the process, then the profile's AssumeRole if any
+    /// (on `sdk`'s STS endpoint, region and timeouts).
+    pub(crate) async fn provider(self, sdk: &aws_config::SdkConfig) -> SharedCredentialsProvider {
+        let process = SharedCredentialsProvider::new(self.process);
+        let Some(role) = self.role else {
+            return process;
+        };
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.arn).configure(sdk);
+        if let Some(name) = role.session_name {
+            builder = builder.session_name(name);
+        }
+        if let Some(id) = role.external_id {
+            builder = builder.external_id(id);
+        }
+        SharedCredentialsProvider::new(builder.build_from_provider(process).await)
+    }
+}
+
 /// The `credential_process` of one profile.
 #[derive(Clone)]
 pub(crate) struct ProcessProvider {
@@ -67,26 +163,15 @@ impl std::fmt::Debug for ProcessProvider {
 }
 
 impl ProcessProvider {
-    /// The selected profile's `credential_process` (profile `profile`, else
-    /// `AWS_PROFILE`, else `default`, from the files the SDK reads), if the
-    /// SDK would take that profile's credentials straight from it.
-    pub(crate) async fn for_profile(profile: Option<&str>) -> Option<ProcessProvider> {
-        let set = aws_config::profile::load(
-            &Default::default(),
-            &Default::default(),
-            &Default::default(),
-            profile.map(|p| Cow::Owned(p.to_string())),
-        )
-        .await
-        .ok()?;
-        let name = set.selected_profile().to_string();
-        let section = set.get_profile(&name)?;
+    /// The profile's `credential_process`, if the SDK would take the
+    /// profile's credentials straight from it.
+    fn of(section: &aws_config::profile::Profile) -> Option<ProcessProvider> {
         if OTHER_SOURCES.iter().any(|k| section.get(k).is_some()) {
             return None;
         }
         let command = section.get("credential_process")?.to_string();
         Some(ProcessProvider {
-            profile: name,
+            profile: section.name().to_string(),
             command,
         })
     }
