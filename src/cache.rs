@@ -14,7 +14,6 @@ use crate::sts::Minter;
 use crate::token::Token;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{BoxFuture, FutureExt, Shared};
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,7 +73,7 @@ pub mod testing {
     /// Runs the registry's idle sweep as if `later` had passed; returns how
     /// many entries it evicted.
     pub fn sweep_as_if_after(later: std::time::Duration) -> usize {
-        let mut guard = super::REGISTRY.lock();
+        let mut guard = super::registry();
         match guard.as_mut() {
             Some(registry) => super::sweep(registry, std::time::Instant::now() + later),
             None => 0,
@@ -219,7 +218,27 @@ struct Registry {
 
 /// Every cache entry of this process. `None` until the first entry; a plain
 /// static (no lazy initialiser) so the fork hooks can lock it at any time.
-static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+///
+/// A `std` mutex, not `parking_lot`'s: the fork hooks hold it across
+/// `fork()` and release it in the child, where the parent's waiting threads
+/// do not exist. `parking_lot`'s unlock may hand the lock straight to one of
+/// those waiters (eventual fairness), leaving it locked in the child for
+/// ever; `std`'s futex unlock only clears the state and wakes (nobody).
+static REGISTRY: std::sync::Mutex<Option<Registry>> = std::sync::Mutex::new(None);
+
+type RegistryGuard = std::sync::MutexGuard<'static, Option<Registry>>;
+
+fn registry() -> RegistryGuard {
+    // Nothing under this lock panics; if something did, the map is still
+    // consistent (entries are inserted and removed whole).
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    /// The registry guard the forking thread holds across `fork()`.
+    static HELD_ACROSS_FORK: std::cell::RefCell<Option<RegistryGuard>> =
+        const { std::cell::RefCell::new(None) };
+}
 
 /// Evicts entries idle for [`policy::IDLE_EVICTION`] that nothing else
 /// holds (no provider, no mint in flight, no refresh loop running): their
@@ -241,7 +260,8 @@ fn sweep(registry: &mut Registry, now: Instant) -> usize {
 /// registry lock across the fork so the child never inherits it locked by
 /// a thread that no longer exists.
 pub(crate) fn before_fork() {
-    std::mem::forget(REGISTRY.lock());
+    let guard = registry();
+    HELD_ACROSS_FORK.with(|held| *held.borrow_mut() = Some(guard));
 }
 
 /// Called by the fork hooks in `runtime.rs` after `fork()`, in the parent
@@ -250,8 +270,7 @@ pub(crate) fn before_fork() {
 /// # Safety
 /// Only after [`before_fork`] in the same thread (the fork hooks' contract).
 pub(crate) unsafe fn after_fork() {
-    // SAFETY: locked by `before_fork` in this thread, per the contract.
-    unsafe { REGISTRY.force_unlock() };
+    HELD_ACROSS_FORK.with(|held| drop(held.borrow_mut().take()));
 }
 
 /// The shared entry for `config`, created on first use. No network.
@@ -259,7 +278,7 @@ pub(crate) unsafe fn after_fork() {
 pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
     runtime::install_fork_hooks();
     let now = Instant::now();
-    let mut guard = REGISTRY.lock();
+    let mut guard = registry();
     let registry = guard.get_or_insert_with(|| Registry {
         entries: HashMap::new(),
         last_sweep: now,
