@@ -256,6 +256,46 @@ fn sweep(registry: &mut Registry, now: Instant) -> usize {
     before - registry.entries.len()
 }
 
+/// `fork generation + 1` while a delayed sweep is pending, else 0.
+static SWEEP_PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// Sweeps the registry on the library's runtime every half
+/// [`policy::IDLE_EVICTION`] while it holds entries nothing else holds (one
+/// such task at a time per process), so idle entries go even if no provider
+/// is ever created again.
+fn schedule_sweep() {
+    let mine = fork_generation() + 1;
+    let seen = SWEEP_PENDING.load(Ordering::Relaxed);
+    if seen == mine
+        || SWEEP_PENDING
+            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let Ok(handle) = runtime::handle() else {
+        SWEEP_PENDING.store(0, Ordering::Relaxed);
+        return;
+    };
+    handle.spawn(async move {
+        // Until no entry is left that only the registry holds: the first
+        // sweep after a use only notes it, a later one evicts.
+        loop {
+            tokio::time::sleep(policy::IDLE_EVICTION / 2).await;
+            let mut guard = registry();
+            let Some(r) = guard.as_mut() else { break };
+            let evicted = sweep(r, Instant::now());
+            if evicted > 0 {
+                tracing::debug!(target: "kafka_iam_oauth", "evicted {evicted} idle token cache entries");
+            }
+            if !r.entries.values().any(|slot| Arc::strong_count(&slot.entry) == 1) {
+                break;
+            }
+        }
+        let _ = SWEEP_PENDING.compare_exchange(mine, 0, Ordering::AcqRel, Ordering::Relaxed);
+    });
+}
+
 /// Called by the fork hooks in `runtime.rs` just before `fork()`: hold the
 /// registry lock across the fork so the child never inherits it locked by
 /// a thread that no longer exists.
@@ -620,6 +660,11 @@ impl Entry {
         let _ = me
             .refresher
             .compare_exchange(mine, 0, Ordering::AcqRel, Ordering::Relaxed);
+        drop(me);
+        // Nobody used the entry for a refresh period: make sure a sweep
+        // comes by once it could be idle long enough to evict, even if no
+        // provider is ever created again.
+        schedule_sweep();
     }
 
     /// Tries to replace `old` until it succeeds or `old` has expired; the
