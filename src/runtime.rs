@@ -8,14 +8,30 @@
 //! themselves (the old runtime is leaked, never dropped, because dropping it
 //! would wait for threads that do not exist).
 
-use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use tokio::runtime::{Handle, Runtime};
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static ATFORK: Once = Once::new();
+/// A std mutex, not parking_lot's: the lock is held across fork() by a
+/// guard in the forking thread and released by dropping that guard.
+/// parking_lot's unlock may hand the lock straight to a waiting parent
+/// thread, which does not exist in the child (cache.rs has the same rule).
 static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
+
+type RuntimeSlot = MutexGuard<'static, Option<(u64, Arc<Runtime>)>>;
+
+thread_local! {
+    /// The runtime slot's guard while this thread forks.
+    static HELD_ACROSS_FORK: RefCell<Option<RuntimeSlot>> = const { RefCell::new(None) };
+}
+
+fn slot() -> RuntimeSlot {
+    // Nothing under this lock panics; the slot is replaced whole.
+    RUNTIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 // The process's only fork hooks: the runtime slot's lock and the cache
 // registry's lock are held across fork() so the child never inherits one
@@ -24,24 +40,24 @@ static RUNTIME: Mutex<Option<(u64, Arc<Runtime>)>> = Mutex::new(None);
 // release is the reverse of acquisition.
 extern "C" fn before_fork() {
     crate::cache::before_fork();
-    std::mem::forget(RUNTIME.lock());
+    let guard = slot();
+    HELD_ACROSS_FORK.with(|held| *held.borrow_mut() = Some(guard));
+}
+
+/// Releases what `before_fork` holds, in reverse order.
+fn release_after_fork() {
+    HELD_ACROSS_FORK.with(|held| drop(held.borrow_mut().take()));
+    // SAFETY: `before_fork` ran in this thread (the fork hooks' contract).
+    unsafe { crate::cache::after_fork() };
 }
 
 extern "C" fn after_fork_in_parent() {
-    // SAFETY: both locked by `before_fork` in this thread.
-    unsafe {
-        RUNTIME.force_unlock();
-        crate::cache::after_fork();
-    }
+    release_after_fork();
 }
 
 extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: both locked by `before_fork` in this (now the only) thread.
-    unsafe {
-        RUNTIME.force_unlock();
-        crate::cache::after_fork();
-    }
+    release_after_fork();
 }
 
 /// Registers the fork hooks, once per process (cheap after the first call).
@@ -70,7 +86,7 @@ pub fn fork_generation() -> u64 {
 pub fn handle() -> crate::error::Result<Handle> {
     install_fork_hooks();
     let generation = fork_generation();
-    let mut slot = RUNTIME.lock();
+    let mut slot = slot();
     if let Some((g, rt)) = slot.as_ref() {
         if *g == generation {
             return Ok(rt.handle().clone());
