@@ -293,7 +293,9 @@ const char *kafka_iam_oauth_version(void);
  * configuration, before `rd_kafka_new`; a second call, or one on a
  * configuration that loads this library through `plugin.library.paths`, is
  * refused. librdkafka must be loaded in the process (1.9 or newer); this
- * library finds its functions at run time.
+ * library finds its functions at run time. Refused, naming them, when more
+ * than one copy of librdkafka is loaded in the process: nothing tells which
+ * copy `conf` belongs to.
  *
  * Returns `RD_KAFKA_CONF_OK` (0), or `RD_KAFKA_CONF_INVALID` (-1) with the
  * reason written to `errstr` (NUL-terminated, truncated to `errstr_size`

@@ -19,10 +19,21 @@ $(PLUGIN_BUILD)/no_rdkafka_host: tests/plugin/no_rdkafka_host.c tests/c/check.h
 	@mkdir -p $(PLUGIN_BUILD)
 	gcc $(C_WARN) -g $< -o $@ -ldl
 
-PLUGIN_BINARIES := $(addprefix $(PLUGIN_BUILD)/,config_only_client_debian config_only_client_bundled no_rdkafka_host)
+# Two librdkafka copies: Debian's linked, the wheel's dlopened privately at run time.
+$(PLUGIN_BUILD)/two_copies: tests/plugin/two_copies.c tests/c/check.h
+	@mkdir -p $(PLUGIN_BUILD)
+	gcc $(C_WARN) -g $< -o $@ -lrdkafka -ldl
+
+$(PLUGIN_BUILD)/two_copies_asan: tests/plugin/two_copies.c tests/c/check.h
+	@mkdir -p $(PLUGIN_BUILD)
+	gcc $(C_WARN) -g -fsanitize=address -fno-omit-frame-pointer $< -o $@ -lrdkafka -ldl
+
+PLUGIN_BINARIES := $(addprefix $(PLUGIN_BUILD)/,config_only_client_debian config_only_client_bundled no_rdkafka_host \
+  two_copies two_copies_asan)
 plugin-binaries: $(PLUGIN_BINARIES) | c-lib
 
 test-plugin: plugin-binaries $(CKAFKA_VENV)/.done
-	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && ./tests/plugin/run.sh "$(abspath $(PLUGIN_SO))"
+	@$(CKAFKA_FIND_LIB); source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
+	  KIO_WHEEL_RDKAFKA="$$lib" ./tests/plugin/run.sh "$(abspath $(PLUGIN_SO))"
 
 .PHONY: plugin-binaries test-plugin

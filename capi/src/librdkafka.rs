@@ -152,9 +152,46 @@ fn resolve() -> Result<Rdkafka, String> {
     })
 }
 
-/// Path of the librdkafka shared object mapped in this process: librdkafka.so.1,
-/// or a wheel's librdkafka-<hash>.so.1; not librdkafka++.
+/// Path of the librdkafka shared object mapped in this process (the first
+/// one, in load order).
 fn loaded_librdkafka() -> Option<CString> {
+    loaded_librdkafkas().into_iter().next()
+}
+
+/// Refuses when more than one librdkafka is mapped in this process (e.g.
+/// the system's `librdkafka.so.1` linked by the program and the private
+/// copy in confluent-kafka's wheel). Every object this library touches
+/// belongs to the copy that created it, and calling one copy's functions
+/// on the other's objects corrupts memory; librdkafka does not tell a
+/// plugin which copy called it, so this library does not guess. Checked on
+/// every attach (a second copy may be loaded at any time); callbacks on
+/// configurations attached while one copy was loaded keep using it.
+pub(crate) fn one_copy_loaded() -> Result<(), String> {
+    let copies = loaded_librdkafkas();
+    if copies.len() <= 1 {
+        return Ok(());
+    }
+    let names: Vec<String> = copies
+        .iter()
+        .take(4)
+        .map(|c| c.to_string_lossy().into_owned())
+        .collect();
+    Err(format!(
+        "{} copies of librdkafka are loaded in this process ({}); this library cannot tell \
+         which one called it and will not guess (one copy's functions on the other's objects \
+         corrupt memory). Load only one: e.g. do not link or LD_PRELOAD the system \
+         librdkafka into a process that uses confluent-kafka's wheel, or build confluent-kafka \
+         against the system librdkafka (pip install --no-binary confluent-kafka confluent-kafka)",
+        copies.len(),
+        names.join(", ")
+    ))
+}
+
+/// Paths of every librdkafka shared object mapped in this process, in load
+/// order: librdkafka.so.1, or a wheel's librdkafka-<hash>.so.1; not
+/// librdkafka++. The dynamic loader maps one file once, so two entries are
+/// two copies.
+fn loaded_librdkafkas() -> Vec<CString> {
     unsafe extern "C" fn visit(
         info: *mut libc::dl_phdr_info,
         _size: usize,
@@ -162,26 +199,30 @@ fn loaded_librdkafka() -> Option<CString> {
     ) -> c_int {
         boundary(Or(0), || -> Result<c_int, kafka_iam_oauth::Error> {
             // SAFETY: called by dl_iterate_phdr with a valid entry; `data`
-            // is the Option<CString> below.
-            let (info, found) = unsafe { (&*info, &mut *(data as *mut Option<CString>)) };
+            // is the Vec<CString> below.
+            let (info, found) = unsafe { (&*info, &mut *(data as *mut Vec<CString>)) };
             if info.dlpi_name.is_null() {
                 return Ok(0);
             }
             // SAFETY: dlpi_name is a NUL-terminated path.
             let name = unsafe { CStr::from_ptr(info.dlpi_name) };
-            let base = name.to_bytes().rsplit(|b| *b == b'/').next().unwrap_or(&[]);
-            let rest = base.strip_prefix(b"librdkafka").unwrap_or(b"+");
-            if matches!(rest.first(), Some(b'.' | b'-')) && rest.windows(3).any(|w| w == b".so") {
-                *found = Some(name.to_owned());
-                return Ok(1);
+            if is_librdkafka(name.to_bytes()) {
+                found.push(name.to_owned());
             }
             Ok(0)
         })
     }
-    let mut found: Option<CString> = None;
+    let mut found: Vec<CString> = Vec::new();
     // SAFETY: the callback only reads the entries it is handed.
-    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut found as *mut Option<CString>).cast()) };
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut found as *mut Vec<CString>).cast()) };
     found
+}
+
+/// Whether a loaded object's path names a librdkafka (C, not C++).
+fn is_librdkafka(path: &[u8]) -> bool {
+    let base = path.rsplit(|b| *b == b'/').next().unwrap_or(&[]);
+    let rest = base.strip_prefix(b"librdkafka").unwrap_or(b"+");
+    matches!(rest.first(), Some(b'.' | b'-')) && rest.windows(3).any(|w| w == b".so")
 }
 
 impl Rdkafka {
@@ -207,5 +248,27 @@ impl Rdkafka {
         let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
         buf.truncate(len);
         (!buf.is_empty()).then_some(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn librdkafka_names() {
+        assert!(is_librdkafka(b"/usr/lib/x86_64-linux-gnu/librdkafka.so.1"));
+        assert!(is_librdkafka(
+            b"/v/confluent_kafka.libs/librdkafka-0cb94173.so.1"
+        ));
+        assert!(!is_librdkafka(b"/usr/lib/librdkafka++.so.1"));
+        assert!(!is_librdkafka(b"/usr/lib/librdkafka.a"));
+        assert!(!is_librdkafka(b"/x/librdkafka.so.1/libc.so.6"));
+    }
+
+    #[test]
+    fn no_librdkafka_in_the_test_binary_is_not_two() {
+        assert!(loaded_librdkafkas().len() <= 1);
+        assert!(one_copy_loaded().is_ok());
     }
 }

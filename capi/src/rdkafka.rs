@@ -25,8 +25,8 @@
 
 use crate::ffi::{boundary, invalid, read_str, write_errstr, Or, Report, PANIC_MESSAGE};
 use crate::librdkafka::{
-    rdkafka, Conf, Rdkafka, Rk, CONF_INVALID, CONF_OK, CONF_UNKNOWN, RESP_CONFLICT,
-    RESP_INVALID_ARG, RESP_OK, THREAD_MAIN,
+    one_copy_loaded, rdkafka, Conf, Rdkafka, Rk, CONF_INVALID, CONF_OK, CONF_UNKNOWN,
+    RESP_CONFLICT, RESP_INVALID_ARG, RESP_OK, THREAD_MAIN,
 };
 use kafka_iam_oauth::config::{self, MAX_INPUT_LEN};
 use kafka_iam_oauth::{Error, Provider};
@@ -210,6 +210,7 @@ unsafe fn attach(conf: *mut Conf, origin: Origin) -> Result<(), RdError> {
     if conf.is_null() {
         return Err(invalid("conf is NULL").into());
     }
+    one_copy_loaded()?;
     let rd = rdkafka()?;
     // SAFETY: conf is live (checked non-NULL; the caller's contract).
     let config = unsafe { validate(rd, conf) }?;
@@ -507,7 +508,9 @@ pub unsafe extern "C" fn plugin_conf_init(
 /// configuration, before `rd_kafka_new`; a second call, or one on a
 /// configuration that loads this library through `plugin.library.paths`, is
 /// refused. librdkafka must be loaded in the process (1.9 or newer); this
-/// library finds its functions at run time.
+/// library finds its functions at run time. Refused, naming them, when more
+/// than one copy of librdkafka is loaded in the process: nothing tells which
+/// copy `conf` belongs to.
 ///
 /// Returns `RD_KAFKA_CONF_OK` (0), or `RD_KAFKA_CONF_INVALID` (-1) with the
 /// reason written to `errstr` (NUL-terminated, truncated to `errstr_size`

@@ -83,6 +83,16 @@ check "... and without the plugin the same settings get no token (librdkafka has
 check "conf_init in a process without librdkafka fails with a message, no crash" \
   $B/no_rdkafka_host "$SO"
 
+# ---- two librdkafka copies in one process (Debian's linked, the wheel's dlopened privately)
+: "${KIO_WHEEL_RDKAFKA:?set KIO_WHEEL_RDKAFKA to the librdkafka of the confluent-kafka wheel (make test-plugin does)}"
+check "two librdkafka copies loaded: conf_init refuses through either, naming both" \
+  $B/two_copies "$SO" "$KIO_WHEEL_RDKAFKA"
+# fast_unwind_on_malloc=0: full stacks, so the suppression (the wheel's own
+# OpenSSL init, kept at exit) matches only allocations made inside that copy.
+check "... the same under AddressSanitizer: no ASan error, no leak of ours" \
+  env ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/plugin/lsan.supp" $B/two_copies_asan "$SO" "$KIO_WHEEL_RDKAFKA"
+
 # ---- confluent-kafka-python (the wheel loads its librdkafka privately)
 check "confluent-kafka-python with plugin.library.paths and no oauth_cb" \
   env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE="$creds" \
