@@ -28,8 +28,14 @@ $(PLUGIN_BUILD)/two_copies_asan: tests/plugin/two_copies.c tests/c/check.h
 	@mkdir -p $(PLUGIN_BUILD)
 	gcc $(C_WARN) -g -fsanitize=address -fno-omit-frame-pointer $< -o $@ -lrdkafka -ldl
 
+# The outage test: the plugin by configuration; linked with the C ABI only to
+# read the shared cache entry's stats, -rdynamic to time the refresh callback.
+$(PLUGIN_BUILD)/outage: tests/plugin/outage.c tests/c/check.h include/kafka_iam_oauth.h | c-lib
+	@mkdir -p $(PLUGIN_BUILD)
+	gcc $(C_WARN) -g -Iinclude -rdynamic $< -o $@ $(C_LINK) -lrdkafka -ldl
+
 PLUGIN_BINARIES := $(addprefix $(PLUGIN_BUILD)/,config_only_client_debian config_only_client_bundled no_rdkafka_host \
-  two_copies two_copies_asan)
+  two_copies two_copies_asan outage)
 plugin-binaries: $(PLUGIN_BINARIES) | c-lib
 
 test-plugin: plugin-binaries $(CKAFKA_VENV)/.done

@@ -17,7 +17,10 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
 # The emulator's identities come from env.sh (KIO_USER_*, KIO_NOACL_*).
 export AWS_ACCESS_KEY_ID="$KIO_USER_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$KIO_USER_SECRET_ACCESS_KEY"
 creds=$(mktemp)
-trap 'rm -f "$creds"' EXIT
+# The outage test sets a fault on the harness emulator (shared by the suites
+# run after this one): always cleared on the way out.
+fault_none() { curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"mode":"none"}' "$KIO_EMULATOR_URL/_emulator/faults"; }
+trap 'rm -f "$creds"; fault_none' EXIT
 printf '[kio-user]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[kio-noacl]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
   "$KIO_USER_ACCESS_KEY_ID" "$KIO_USER_SECRET_ACCESS_KEY" "$KIO_NOACL_ACCESS_KEY_ID" "$KIO_NOACL_SECRET_ACCESS_KEY" >"$creds"
 
@@ -92,6 +95,16 @@ check "two librdkafka copies loaded: conf_init refuses through either, naming bo
 check "... the same under AddressSanitizer: no ASan error, no leak of ours" \
   env ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0 \
   LSAN_OPTIONS="suppressions=$PWD/tests/plugin/lsan.supp" $B/two_copies_asan "$SO" "$KIO_WHEEL_RDKAFKA"
+
+# ---- STS down for longer than a token's lifetime (75 s > 60 s), then back:
+# producing resumes and no refresh callback blocks librdkafka's thread
+# (bounds in tests/plugin/outage.c); about 2 minutes.
+check "outage longer than a token's lifetime: producing resumes after STS returns, callbacks bounded" \
+  timeout 170 $B/outage "bootstrap.servers=$KIO_BOOTSTRAP_PLAINTEXT" security.protocol=SASL_PLAINTEXT \
+  sasl.mechanism=OAUTHBEARER "topic=$KIO_TOPIC" linger.ms=0 message.timeout.ms=300000 \
+  "plugin.library.paths=$SO" "sasl.oauthbearer.config=$GOOD,duration_seconds=60"
+grep -hE '^(STS unavailable|producing resumed|[0-9]+ refresh callbacks)' $B/logs/$n.log | sed 's/^/    outage: /'
+fault_none
 
 # ---- confluent-kafka-python (the wheel loads its librdkafka privately)
 check "confluent-kafka-python with plugin.library.paths and no oauth_cb" \
