@@ -26,7 +26,11 @@ deps-fuzz:
 	@if ! cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)"; then \
 	  cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION); fi
 
+# fuzz/ is its own workspace, so it needs a Cargo.lock of its own: the main
+# one, copied at every build (cargo only adds libfuzzer-sys and arbitrary),
+# so the fuzzed code is built with the versions the project ships.
 fuzz-build: deps-fuzz
+	cp Cargo.lock fuzz/Cargo.lock
 	cargo +nightly fuzz build --target-dir $(FUZZ_TARGET_DIR) $(FUZZ_BUILD_FLAGS)
 
 test-fuzz: fuzz-build
