@@ -75,6 +75,8 @@ def build_config(
             )
         if value is None:
             continue
+        if isinstance(value, bool):  # the grammar's booleans: true / false
+            value = "true" if value else "false"
         parts.append(f"{key}={escape_config_value(str(value))}")
     for name, value in (tags or {}).items():
         parts.append(f"tag_{escape_config_value(str(name))}={escape_config_value(str(value))}")
@@ -109,6 +111,8 @@ class TokenProvider:
         role_session_name: Optional[str] = None,
         external_id: Optional[str] = None,
         principal_claim: Optional[str] = None,
+        mint_timeout_seconds: Optional[int] = None,
+        allow_insecure_http: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         extensions: Optional[Mapping[str, str]] = None,
         *,
@@ -119,7 +123,7 @@ class TokenProvider:
         # core's key table decides (tests/python/test_config_keys.py keeps
         # the two lists equal).
         given = locals()
-        built = build_config(tags=tags, **{key: given[key] for key in _SETTINGS})
+        built = build_config(tags=tags, **{key: given.get(key) for key in _SETTINGS})
         if config is not None and built:
             config = config + "," + built
         elif config is None:

@@ -56,6 +56,12 @@ def test_escaped_values_read_back_unchanged(value):
         assert got["extensions"] == {"ext": value}
 
 
+def test_booleans_are_written_as_the_grammar_spells_them():
+    config = kafka_iam_oauth.build_config(region="eu-west-1", audience="a", allow_insecure_http=True)
+    assert "allow_insecure_http=true" in config
+    assert kafka_iam_oauth.parse_config(config)["allow_insecure_http"] == "true"
+
+
 def test_build_config_round_trips_through_the_parser():
     config = kafka_iam_oauth.build_config(
         region="eu-west-1", audience="a,b\\c", duration_seconds=900,

@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 
 import kafka_iam_oauth
 from kafka_iam_oauth import ConfigError, CredentialsError, Error, StsError, TokenTimeoutError
-from conftest import CONFIG, PRINCIPAL, base_conf, emulator, fresh_config
+from conftest import CONFIG, PRINCIPAL, base_conf, emulator, fresh_config, wait_for
 
 
 @pytest.mark.parametrize(
@@ -67,8 +67,18 @@ def test_federation_disabled_is_sts_error_and_logged(caplog, emulator_reset):
     logged = [r.getMessage() for r in caplog.records if r.name == "kafka_iam_oauth"]
     assert any(e.aws_code in m and str(e) in m for m in logged), logged
     emulator("/_emulator/reset", {})
-    # after the policy is back, the same config works
-    tok, expiry, principal, ext = kafka_iam_oauth.oauth_cb(config)
+
+    # after the policy is back, the same config works: once the core's
+    # negative cache lets the next attempt through (it names when, seconds)
+    def mint():
+        try:
+            return kafka_iam_oauth.oauth_cb(config)
+        except StsError:
+            return None
+
+    got = wait_for(mint, timeout=30)
+    assert got, "the same config mints again once federation is enabled"
+    tok, expiry, principal, ext = got
     assert principal == PRINCIPAL
     assert all(tok not in r.getMessage() for r in caplog.records), "the token is never logged"
 
