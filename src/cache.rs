@@ -16,8 +16,8 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 type MintFuture = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
 
@@ -78,6 +78,45 @@ pub mod testing {
             Some(registry) => super::sweep(registry, std::time::Instant::now() + later),
             None => 0,
         }
+    }
+
+    /// Runs the registry's idle sweep now (as the background sweep and
+    /// provider creation do); returns how many entries it evicted.
+    pub fn sweep_now() -> usize {
+        sweep_as_if_after(std::time::Duration::ZERO)
+    }
+
+    /// Makes entries evictable after `idle` instead of
+    /// `policy::IDLE_EVICTION` (the soak benchmark and test only, so they
+    /// need not wait 10 minutes); the background sweep runs every `idle / 2`
+    /// and lookups sweep at most every `min(SWEEP_INTERVAL, idle / 2)`.
+    /// `Duration::ZERO` restores the default.
+    pub fn set_idle_eviction(idle: std::time::Duration) {
+        let millis = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        super::IDLE_OVERRIDE_MS.store(millis, Ordering::Relaxed);
+    }
+
+    /// Cache entries in the registry (evicted ones are gone).
+    pub fn entry_count() -> usize {
+        super::registry().as_ref().map_or(0, |r| r.entries.len())
+    }
+
+    /// Minters (SDK client + credential chain) alive in this process: one
+    /// per distinct shared part of the configurations in use.
+    pub fn minters_alive() -> usize {
+        super::registry().as_ref().map_or(0, |r| {
+            r.minters
+                .values()
+                .filter(|(_, m)| m.strong_count() > 0)
+                .count()
+        })
+    }
+
+    /// Credential chains (SDK config, STS client, credential provider)
+    /// built in this process so far (rebuilds after a credentials failure
+    /// and after fork included).
+    pub fn credential_chains_built() -> u64 {
+        crate::sts::CHAINS_BUILT.load(Ordering::Relaxed)
     }
 
     /// How many token replicas this thread holds (bounded by
@@ -155,8 +194,10 @@ pub(crate) struct Entry {
     config: Config,
     token: ArcSwapOption<Token>,
     flight: ArcSwapOption<Flight>,
-    /// `(fork generation, minter)`: rebuilt in a child after `fork()`, whose
-    /// connection pool and credentials cache belong to the parent.
+    /// `(fork generation, minter)`: the minter shared by every entry with
+    /// the same shared part of the configuration (`sts::shared_part`),
+    /// looked up again in a child after `fork()`, whose connection pool and
+    /// credentials cache belong to the parent.
     minter: ArcSwap<(u64, Arc<Minter>)>,
     /// fork generation + 1 of the running refresh loop, 0 when none runs.
     refresher: AtomicU64,
@@ -213,7 +254,56 @@ struct Slot {
 
 struct Registry {
     entries: HashMap<Config, Slot>,
+    /// One minter per shared part of the entries' configurations
+    /// ([`crate::sts::shared_part`]), with the fork generation it was built
+    /// in. Weak: the entries hold the minters, so evicting the last entry
+    /// of a shared part frees its SDK client and credentials. Dead slots
+    /// are pruned when the map has doubled since the last pruning.
+    minters: HashMap<Config, (u64, Weak<Minter>)>,
+    /// Size of `minters` that triggers the next pruning.
+    prune_minters_at: usize,
     last_sweep: Instant,
+}
+
+impl Registry {
+    /// The minter of this process for `config`'s shared part: the live one
+    /// built in this fork generation, else a new one.
+    fn minter_for(&mut self, config: &Config) -> Arc<Minter> {
+        let generation = fork_generation();
+        let key = crate::sts::shared_part(config);
+        if let Some((g, weak)) = self.minters.get(&key) {
+            if *g == generation {
+                if let Some(m) = weak.upgrade() {
+                    return m;
+                }
+            }
+        }
+        let minter = Arc::new(Minter::new(config));
+        self.minters
+            .insert(key, (generation, Arc::downgrade(&minter)));
+        if self.minters.len() >= self.prune_minters_at {
+            self.minters.retain(|_, (_, m)| m.strong_count() > 0);
+            self.prune_minters_at = (self.minters.len() * 2).max(64);
+        }
+        minter
+    }
+}
+
+/// Idle time before eviction set by `testing::set_idle_eviction`, in
+/// milliseconds; 0: [`policy::IDLE_EVICTION`].
+static IDLE_OVERRIDE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// How long an entry stays idle before it is evicted.
+fn idle_eviction() -> Duration {
+    match IDLE_OVERRIDE_MS.load(Ordering::Relaxed) {
+        0 => policy::IDLE_EVICTION,
+        ms => Duration::from_millis(ms),
+    }
+}
+
+/// How often a lookup sweeps at most.
+fn sweep_interval() -> Duration {
+    policy::SWEEP_INTERVAL.min(idle_eviction() / 2)
 }
 
 /// Every cache entry of this process. `None` until the first entry; a plain
@@ -245,15 +335,26 @@ thread_local! {
 /// memory, token and SDK client are freed. Returns how many went.
 fn sweep(registry: &mut Registry, now: Instant) -> usize {
     registry.last_sweep = now;
+    // With the test hook's shorter idle time, judge as if the difference
+    // had passed already: idle for `idle` is then idle for IDLE_EVICTION.
+    let judged_at = now + policy::IDLE_EVICTION.saturating_sub(idle_eviction());
     let before = registry.entries.len();
     registry.entries.retain(|_, slot| {
         if slot.entry.used.swap(false, Ordering::Relaxed) {
             slot.last_seen = now;
         }
         let held_elsewhere = Arc::strong_count(&slot.entry) > 1;
-        !policy::evictable(slot.last_seen, now, held_elsewhere)
+        !policy::evictable(slot.last_seen, judged_at, held_elsewhere)
     });
-    before - registry.entries.len()
+    let evicted = before - registry.entries.len();
+    if evicted > 0 && registry.entries.len() * 4 < registry.entries.capacity() {
+        // Give back the table's memory after a mass eviction.
+        registry.entries.shrink_to(registry.entries.len() * 2);
+        registry.minters.retain(|_, (_, m)| m.strong_count() > 0);
+        registry.minters.shrink_to(registry.minters.len() * 2);
+        registry.prune_minters_at = (registry.minters.len() * 2).max(64);
+    }
+    evicted
 }
 
 /// `fork generation + 1` while a delayed sweep is pending, else 0.
@@ -281,7 +382,7 @@ fn schedule_sweep() {
         // Until no entry is left that only the registry holds: the first
         // sweep after a use only notes it, a later one evicts.
         loop {
-            tokio::time::sleep(policy::IDLE_EVICTION / 2).await;
+            tokio::time::sleep(idle_eviction() / 2).await;
             let mut guard = registry();
             let Some(r) = guard.as_mut() else { break };
             let evicted = sweep(r, Instant::now());
@@ -321,11 +422,18 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
     let mut guard = registry();
     let registry = guard.get_or_insert_with(|| Registry {
         entries: HashMap::new(),
+        minters: HashMap::new(),
+        prune_minters_at: 64,
         last_sweep: now,
     });
-    if now.saturating_duration_since(registry.last_sweep) >= policy::SWEEP_INTERVAL {
+    if now.saturating_duration_since(registry.last_sweep) >= sweep_interval() {
         sweep(registry, now);
     }
+    if let Some(slot) = registry.entries.get(&config) {
+        slot.entry.used.store(true, Ordering::Relaxed);
+        return Arc::clone(&slot.entry);
+    }
+    let minter = registry.minter_for(&config);
     let slot = registry
         .entries
         .entry(config)
@@ -338,10 +446,7 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
                 config: config.clone(),
                 token: ArcSwapOption::empty(),
                 flight: ArcSwapOption::empty(),
-                minter: ArcSwap::from_pointee((
-                    fork_generation(),
-                    Arc::new(Minter::new(config.clone())),
-                )),
+                minter: ArcSwap::from_pointee((fork_generation(), minter)),
                 refresher: AtomicU64::new(0),
                 accessed: AtomicBool::new(false),
                 mints: AtomicU64::new(0),
@@ -543,7 +648,7 @@ impl Entry {
     async fn mint_and_store(self: &Arc<Self>) -> Result<Arc<Token>> {
         let minter = self.minter();
         testing::maybe_panic(&self.config.audience);
-        let result = minter.mint().await.map(Arc::new);
+        let result = minter.mint(&self.config).await.map(Arc::new);
         if let Ok(t) = &result {
             self.failure.store(None);
             self.token.store(Some(Arc::clone(t)));
@@ -603,7 +708,16 @@ impl Entry {
         if current.0 == generation {
             return Arc::clone(&current.1);
         }
-        let fresh = Arc::new(Minter::new(self.config.clone()));
+        // After fork: this process's minter for the shared part, built
+        // once for every entry that shares it. The registry lock (held
+        // across fork() by the fork hooks) also guards the minters.
+        let fresh = {
+            let mut guard = registry();
+            match guard.as_mut() {
+                Some(r) => r.minter_for(&self.config),
+                None => Arc::new(Minter::new(&self.config)),
+            }
+        };
         self.minter
             .store(Arc::new((generation, Arc::clone(&fresh))));
         fresh

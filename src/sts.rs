@@ -3,6 +3,12 @@
 //!
 //! Everything here runs on the library's runtime (see `runtime.rs`), called
 //! by the cache (see `cache.rs`) at most once at a time per cache entry.
+//!
+//! One [`Minter`] (SDK config, STS client, credential chain and cached
+//! credentials) serves every cache entry whose configurations differ only
+//! in what STS sees per call ([`shared_part`]): each mint passes its own
+//! [`Config`] for the audience, tags, duration, algorithm, principal claim
+//! and extensions.
 
 use crate::config::{AwsDebug, Config, MIN_DURATION_SECONDS};
 use crate::error::{excerpt, Error, ErrorKind, Result, MAX_FOREIGN_TEXT};
@@ -19,6 +25,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use parking_lot::Mutex;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -36,16 +43,48 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Read timeout (no byte for this long) of every SDK client.
 const READ_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// Mints tokens for one configuration. Built lazily on the runtime because
-/// loading the AWS config reads files and may call IMDS/SSO.
+/// Credential chains (SDK config + STS client + credential provider) built
+/// in this process: for tests that check sharing
+/// (`kafka_iam_oauth::testing::credential_chains_built`).
+pub(crate) static CHAINS_BUILT: AtomicU64 = AtomicU64::new(0);
+
+/// The part of `cfg` that decides the SDK client and the credential chain
+/// (region, profile, endpoint, role, session name, external id, debug
+/// output, deadline, insecure http): `cfg` with every per-call field
+/// (audience, tags, duration, algorithm, principal claim, extensions) set
+/// to a fixed value. Configurations with equal shared parts share one
+/// [`Minter`]. A field added to [`Config`] later is shared-relevant unless
+/// it is cleared here.
+pub(crate) fn shared_part(cfg: &Config) -> Config {
+    let mut shared = cfg.clone();
+    shared.audience = String::new();
+    shared.tags.clear();
+    shared.duration_seconds = 0;
+    shared.signing_algorithm = crate::config::SigningAlgorithm::Es384;
+    shared.principal_claim = String::new();
+    shared.extensions.clear();
+    shared
+}
+
+/// Mints tokens for every configuration with one shared part
+/// ([`shared_part`]); the per-call fields come with each [`Minter::mint`].
+/// The clients are built lazily on the runtime because loading the AWS
+/// config reads files and may call IMDS/SSO.
 pub(crate) struct Minter {
+    /// The shared part only: per-call fields are blank here.
     config: Config,
     /// Built on first use; dropped after a credentials failure so the next
     /// mint reads the AWS config files again (a fixed profile is seen).
     aws: Mutex<Option<Arc<AwsClients>>>,
+    /// Held while the clients are built, so concurrent mints of entries
+    /// sharing this minter build them once.
+    building: tokio::sync::Mutex<()>,
     credentials: Mutex<Option<Credentials>>,
-    /// What the mint in progress waits for: named when the deadline hits.
-    phase: Mutex<Phase>,
+    /// Bumped whenever `credentials` is replaced from the chain.
+    credentials_version: AtomicU64,
+    /// Held while credentials are fetched from the chain, so concurrent
+    /// mints share one fetch (one AssumeRole, one credential_process run).
+    fetching: tokio::sync::Mutex<()>,
 }
 
 struct AwsClients {
@@ -67,12 +106,15 @@ enum Phase {
 }
 
 impl Minter {
-    pub(crate) fn new(config: Config) -> Self {
+    /// A minter for `config`'s shared part.
+    pub(crate) fn new(config: &Config) -> Self {
         Minter {
-            config,
+            config: shared_part(config),
             aws: Mutex::new(None),
+            building: tokio::sync::Mutex::const_new(()),
             credentials: Mutex::new(None),
-            phase: Mutex::new(Phase::Setup),
+            credentials_version: AtomicU64::new(0),
+            fetching: tokio::sync::Mutex::const_new(()),
         }
     }
 
@@ -91,8 +133,12 @@ impl Minter {
         if let Some(c) = self.aws.lock().clone() {
             return Ok(c);
         }
-        // Mints of one entry run one at a time (the cache's single flight),
-        // so this is built once; a rare race only builds it twice.
+        // Entries sharing this minter mint concurrently: one builds, the
+        // others wait for it (dropped with the mint at its deadline).
+        let _building = self.building.lock().await;
+        if let Some(c) = self.aws.lock().clone() {
+            return Ok(c);
+        }
         let built = Arc::new(build_clients(&self.config).await?);
         *self.aws.lock() = Some(Arc::clone(&built));
         Ok(built)
@@ -105,29 +151,48 @@ impl Minter {
         *self.credentials.lock() = None;
     }
 
-    fn set_phase(&self, phase: Phase) {
-        *self.phase.lock() = phase;
+    /// The cached credentials if they outlive `needed` + margin.
+    fn cached_credentials(&self, needed: Duration) -> Option<Credentials> {
+        let c = self.credentials.lock().clone()?;
+        // Checked: the expiry comes from the network (or a process).
+        let fresh = match c.expiry() {
+            None => true,
+            Some(exp) => SystemTime::now()
+                .checked_add(needed.saturating_add(CREDENTIAL_MARGIN))
+                .is_some_and(|wanted| exp > wanted),
+        };
+        fresh.then_some(c)
     }
 
     /// Current credentials, fetched from the chain when missing, when
-    /// `force`, or when they expire within `needed` + margin.
-    async fn credentials(&self, needed: Duration, force: bool) -> Result<Credentials> {
+    /// `force`, or when they expire within `needed` + margin. Concurrent
+    /// callers share one fetch: who waited for another's fetch takes its
+    /// result (`force` included: those are fresh).
+    async fn credentials(
+        &self,
+        needed: Duration,
+        force: bool,
+        phase: &Mutex<Phase>,
+    ) -> Result<Credentials> {
         if !force {
-            if let Some(c) = self.credentials.lock().clone() {
-                // Checked: the expiry comes from the network (or a process).
-                let fresh = match c.expiry() {
-                    None => true,
-                    Some(exp) => SystemTime::now()
-                        .checked_add(needed.saturating_add(CREDENTIAL_MARGIN))
-                        .is_some_and(|wanted| exp > wanted),
-                };
-                if fresh {
-                    return Ok(c);
-                }
+            if let Some(c) = self.cached_credentials(needed) {
+                return Ok(c);
             }
         }
+        let seen = self.credentials_version.load(Ordering::Acquire);
         let clients = self.clients().await?;
-        self.set_phase(Phase::Credentials(clients.source.clone()));
+        *phase.lock() = Phase::Credentials(clients.source.clone());
+        let _fetching = self.fetching.lock().await;
+        if self.credentials_version.load(Ordering::Acquire) != seen {
+            let fetched = if force {
+                self.credentials.lock().clone()
+            } else {
+                self.cached_credentials(needed)
+            };
+            if let Some(c) = fetched {
+                return Ok(c);
+            }
+        }
         let c = clients
             .credentials
             .provide_credentials()
@@ -144,6 +209,7 @@ impl Minter {
             )
         });
         *self.credentials.lock() = Some(c.clone());
+        self.credentials_version.fetch_add(1, Ordering::AcqRel);
         Ok(c)
     }
 
@@ -153,15 +219,22 @@ impl Minter {
     /// credential_process is killed) and the error says which step hung.
     /// After a credentials failure the clients are rebuilt on the next
     /// mint, so a fixed AWS profile is picked up without a restart.
-    pub(crate) async fn mint(&self) -> Result<Token> {
-        self.set_phase(Phase::Setup);
+    ///
+    /// `call` is the entry's whole configuration: its per-call fields
+    /// (audience, tags, duration, algorithm, principal claim, extensions)
+    /// go to STS; its shared part is this minter's.
+    pub(crate) async fn mint(&self, call: &Config) -> Result<Token> {
+        debug_assert!(shared_part(call) == self.config);
+        // Per mint, not per minter: mints of entries sharing this minter
+        // run concurrently.
+        let phase = Mutex::new(Phase::Setup);
         let limit = self.config.mint_timeout();
-        let result = match tokio::time::timeout(limit, self.mint_with_retries()).await {
+        let result = match tokio::time::timeout(limit, self.mint_with_retries(call, &phase)).await {
             Ok(result) => result,
-            Err(_) => Err(self.deadline_error(limit)),
+            Err(_) => Err(self.deadline_error(limit, phase.lock().clone())),
         };
         if let Err(e) = &result {
-            let phase = self.phase.lock().clone();
+            let phase = phase.lock().clone();
             if e.kind() == ErrorKind::Credentials || !matches!(phase, Phase::Sts(..)) {
                 self.forget_clients();
             }
@@ -170,12 +243,12 @@ impl Minter {
     }
 
     /// The error for a mint that hit its deadline: what it was waiting for.
-    fn deadline_error(&self, limit: Duration) -> Error {
+    fn deadline_error(&self, limit: Duration, phase: Phase) -> Error {
         let head = format!(
             "no token within {} s (mint_timeout_seconds)",
             limit.as_secs()
         );
-        let (kind, message) = match self.phase.lock().clone() {
+        let (kind, message) = match phase {
             Phase::Setup => (
                 ErrorKind::Credentials,
                 format!("{head}: loading the AWS configuration (config files, region, credential chain) did not finish"),
@@ -207,12 +280,12 @@ impl Minter {
     /// [`Minter::mint`] without the deadline: retries throttling, 5xx and
     /// timeouts up to [`MINT_ATTEMPTS`] times on the [`MINT_BACKOFF`]
     /// schedule.
-    async fn mint_with_retries(&self) -> Result<Token> {
+    async fn mint_with_retries(&self, call: &Config, phase: &Mutex<Phase>) -> Result<Token> {
         let mut attempt = 0;
         loop {
-            match self.mint_once().await {
+            match self.mint_once(call, phase).await {
                 Err(e) if e.is_retryable() && attempt + 1 < MINT_ATTEMPTS => {
-                    if let Phase::Sts(_, last) = &mut *self.phase.lock() {
+                    if let Phase::Sts(_, last) = &mut *phase.lock() {
                         *last = Some(e.clone());
                     }
                     let delay = policy::retry_delay(attempt, MINT_BACKOFF, rand::random());
@@ -225,14 +298,14 @@ impl Minter {
         }
     }
 
-    async fn mint_once(&self) -> Result<Token> {
-        let wanted = Duration::from_secs(self.config.duration_seconds.into());
+    async fn mint_once(&self, call: &Config, phase: &Mutex<Phase>) -> Result<Token> {
+        let wanted = Duration::from_secs(call.duration_seconds.into());
         let min = Duration::from_secs(MIN_DURATION_SECONDS.into());
-        let mut creds = self.credentials(min, false).await?;
+        let mut creds = self.credentials(min, false, phase).await?;
         let mut duration = capped_duration(wanted, &creds);
         if duration < min {
             // The cap would go under STS's minimum: get fresh credentials.
-            creds = self.credentials(wanted, true).await?;
+            creds = self.credentials(wanted, true, phase).await?;
             duration = capped_duration(wanted, &creds);
             if duration < min {
                 return Err(Error::new(
@@ -247,11 +320,11 @@ impl Minter {
                 ));
             }
         }
-        match self.call(duration, &creds).await {
+        match self.call(call, duration, &creds, phase).await {
             Err(e) if code_is(e.aws_code(), "SessionDurationEscalation") => {
                 // Our view of the credentials' expiry was wrong (static
                 // session keys carry none): refresh them and ask for less.
-                let creds = self.credentials(min, true).await?;
+                let creds = self.credentials(min, true, phase).await?;
                 let shorter = match creds.expiry() {
                     Some(_) => capped_duration(duration / 2, &creds).max(min),
                     // Nothing tells how long the keys live: STS's minimum
@@ -265,7 +338,7 @@ impl Minter {
                         shorter.as_secs()
                     )
                 });
-                self.call(shorter, &creds).await
+                self.call(call, shorter, &creds, phase).await
             }
             Err(e) if code_is(e.aws_code(), "ExpiredToken") => {
                 *self.credentials.lock() = None;
@@ -275,11 +348,16 @@ impl Minter {
         }
     }
 
-    async fn call(&self, duration: Duration, creds: &Credentials) -> Result<Token> {
-        let cfg = &self.config;
+    async fn call(
+        &self,
+        cfg: &Config,
+        duration: Duration,
+        creds: &Credentials,
+        phase: &Mutex<Phase>,
+    ) -> Result<Token> {
         let clients = self.clients().await?;
         {
-            let mut phase = self.phase.lock();
+            let mut phase = phase.lock();
             *phase = match &*phase {
                 Phase::Sts(n, last) => Phase::Sts(n.saturating_add(1), last.clone()),
                 _ => Phase::Sts(1, None),
@@ -357,6 +435,7 @@ impl Minter {
 
 /// The STS client and the credential provider for `cfg`.
 async fn build_clients(cfg: &Config) -> Result<AwsClients> {
+    CHAINS_BUILT.fetch_add(1, Ordering::Relaxed);
     let sdk = load_sdk_config(cfg).await;
     let (credentials, source) = credentials_provider(cfg, &sdk).await?;
     let sts_config = aws_sdk_sts::config::Builder::from(&sdk)
