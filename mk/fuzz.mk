@@ -10,7 +10,7 @@
 TEST_SUITES += test-fuzz
 
 CARGO_FUZZ_VERSION := 0.13.2
-FUZZ_TARGETS := config extensions emulator_request
+FUZZ_TARGETS := config extensions jwt_claims emulator_request
 FUZZ_SECONDS ?= 60
 FUZZ_LONG_SECONDS ?= 1800
 FUZZ_RSS_MB ?= 2048
