@@ -101,7 +101,8 @@ static void test_stats(const char *emulator) {
     char config[512], msg[2048];
     kafka_iam_oauth_provider *p = NULL;
     snprintf(config, sizeof config,
-             "region=eu-west-1,audience=c-abi-stats,duration_seconds=600,profile=kio-user,sts_endpoint=%s", emulator);
+             "region=eu-west-1,audience=c-abi-stats,duration_seconds=600,profile=kio-user,mint_timeout_seconds=30,"
+             "sts_endpoint=%s", emulator);
     CHECK(new_provider(config, NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
     if (!p) return;
     CHECK(kafka_iam_oauth_provider_stats(p, NULL) == KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, "stats(p, NULL)");
@@ -112,7 +113,8 @@ static void test_stats(const char *emulator) {
           (unsigned long long)s.failures, s.last_error, (long long)s.expires_in_ms, (long long)s.refresh_in_ms,
           (long long)s.next_attempt_in_ms);
     const kafka_iam_oauth_token *t = NULL;
-    CHECK(kafka_iam_oauth_provider_token(p, 10000, &t, NULL) == KAFKA_IAM_OAUTH_OK, "token");
+    /* Generous waits: this test also runs under valgrind. */
+    CHECK(kafka_iam_oauth_provider_token(p, 40000, &t, NULL) == KAFKA_IAM_OAUTH_OK, "token");
     kafka_iam_oauth_token_free(t);
     s = stats_of(p);
     /* duration_seconds=600: the expiry at most 600 s ahead, the refresh before it. */
@@ -124,10 +126,10 @@ static void test_stats(const char *emulator) {
     p = NULL;
 
     /* An unknown key: a non-retryable STS failure, remembered. */
-    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-stats-fail,profile=kio-unknown,sts_endpoint=%s",
+    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-stats-fail,profile=kio-unknown,mint_timeout_seconds=30,sts_endpoint=%s",
              emulator);
     new_provider(config, NULL, &p, msg, sizeof msg);
-    CHECK(kafka_iam_oauth_provider_token(p, 10000, &t, NULL) == KAFKA_IAM_OAUTH_ERR_STS, "unknown key fails");
+    CHECK(kafka_iam_oauth_provider_token(p, 40000, &t, NULL) == KAFKA_IAM_OAUTH_ERR_STS, "unknown key fails");
     s = stats_of(p);
     CHECK(s.mints == 0 && s.failures == 1 && s.last_error == KAFKA_IAM_OAUTH_ERR_STS && s.expires_in_ms == -1 &&
               s.next_attempt_in_ms > 0,
@@ -200,7 +202,9 @@ static void test_token(const char *emulator) {
     char config[512], msg[2048];
     kafka_iam_oauth_provider *p = NULL;
     snprintf(config, sizeof config,
-             "region=eu-west-1,audience=c-abi-test,duration_seconds=600,profile=kio-user,sts_endpoint=%s", emulator);
+             "region=eu-west-1,audience=c-abi-test,duration_seconds=600,profile=kio-user,mint_timeout_seconds=30,"
+             "sts_endpoint=%s",
+             emulator);
     CHECK(new_provider(config, "logicalCluster=lkc-1", &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
     if (!p) return;
     /* Nothing cached yet: the non-blocking call returns NULL and mints nothing. */
@@ -209,7 +213,9 @@ static void test_token(const char *emulator) {
     const kafka_iam_oauth_token *t = NULL;
     kafka_iam_oauth_error *err = NULL;
     int64_t before = now_ms();
-    kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 10000, &t, &err);
+    /* Generous waits (mint_timeout_seconds=30, 40 s): the first mint of the
+     * process builds the SDK's clients, slow under valgrind. */
+    kafka_iam_oauth_status st = kafka_iam_oauth_provider_token(p, 40000, &t, &err);
     CHECK(st == KAFKA_IAM_OAUTH_OK, "%s", err ? kafka_iam_oauth_error_message(err) : "?");
     kafka_iam_oauth_error_free(err);
     if (t) {
@@ -254,10 +260,10 @@ static void test_second_principal(const char *emulator) {
     char config[512], msg[2048];
     kafka_iam_oauth_provider *p = NULL;
     const kafka_iam_oauth_token *t = NULL;
-    snprintf(config, sizeof config, "region=eu-west-1,audience=c-abi-test,profile=kio-noacl,sts_endpoint=%s",
-             emulator);
+    snprintf(config, sizeof config,
+             "region=eu-west-1,audience=c-abi-test,profile=kio-noacl,mint_timeout_seconds=30,sts_endpoint=%s", emulator);
     CHECK(new_provider(config, NULL, &p, msg, sizeof msg) == KAFKA_IAM_OAUTH_OK, "%s", msg);
-    CHECK(kafka_iam_oauth_provider_token(p, 10000, &t, NULL) == KAFKA_IAM_OAUTH_OK && t &&
+    CHECK(kafka_iam_oauth_provider_token(p, 40000, &t, NULL) == KAFKA_IAM_OAUTH_OK && t &&
               strcmp(kafka_iam_oauth_token_principal(t), identity("KIO_NOACL_ARN")) == 0,
           "no-acl-user's token");
     size_t n = 99;
