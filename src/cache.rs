@@ -101,6 +101,13 @@ pub mod testing {
         super::registry().as_ref().map_or(0, |r| r.entries.len())
     }
 
+    /// Cache entries still allocated: those in the registry plus evicted
+    /// ones something still references (a mint in flight, a caller). Equal
+    /// to `entry_count()` once evicted entries are freed.
+    pub fn entries_alive() -> u64 {
+        super::ENTRIES_ALIVE.load(Ordering::Relaxed)
+    }
+
     /// Minters (SDK client + credential chain) alive in this process: one
     /// per distinct shared part of the configurations in use.
     pub fn minters_alive() -> usize {
@@ -150,8 +157,13 @@ pub mod testing {
     }
 }
 
+/// Entries allocated and not yet dropped (evicted ones included until
+/// their last reference goes): `testing::entries_alive`.
+static ENTRIES_ALIVE: AtomicU64 = AtomicU64::new(0);
+
 impl Drop for Entry {
     fn drop(&mut self) {
+        ENTRIES_ALIVE.fetch_sub(1, Ordering::Relaxed);
         if let Some(task) = self.refresh_task.load_full() {
             // Only this process's runtime: a parent's (after fork) has no
             // threads to tell.
@@ -434,6 +446,7 @@ pub(crate) fn entry_for(config: Config) -> Arc<Entry> {
         return Arc::clone(&slot.entry);
     }
     let minter = registry.minter_for(&config);
+    ENTRIES_ALIVE.fetch_add(1, Ordering::Relaxed);
     let slot = registry
         .entries
         .entry(config)
