@@ -94,7 +94,7 @@ pub fn escape_value(value: &str) -> String {
 }
 
 /// Joins `key=value` pairs into a config string, escaping each value with
-/// [`escape_value`] (keys are written as given: config keys never need it).
+/// [`escape_value`], keys included (a `tag_<name>` may need it).
 pub fn config_string<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> String
 where
     K: AsRef<str>,
@@ -102,7 +102,10 @@ where
 {
     pairs
         .into_iter()
-        .map(|(k, v)| format!("{}={}", k.as_ref(), escape_value(v.as_ref())))
+        // Keys are escaped too: a tag name may hold ',' or '\\' (Confluent's
+        // grammar accepts any tag_<name>). A '=' in a key cannot be written:
+        // the grammar splits a field at its first '=', escaped or not.
+        .map(|(k, v)| format!("{}={}", escape_value(k.as_ref()), escape_value(v.as_ref())))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -110,6 +113,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_string_escapes_keys_too() {
+        // Found by the config fuzz target: a tag name with a comma.
+        let c = crate::Config::parse("region=r,audience=a,tag_a\\,b=v", "").unwrap();
+        let again = crate::Config::parse(&config_string(c.effective()), "").unwrap();
+        assert_eq!(again, c);
+    }
 
     #[test]
     fn fields_split_like_librdkafka() {
