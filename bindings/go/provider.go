@@ -10,10 +10,13 @@ import "C"
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"math"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -30,6 +33,9 @@ type Provider struct {
 	// Close waits for calls in progress and none can use a freed handle.
 	mu     sync.RWMutex
 	handle *C.kafka_iam_oauth_provider // nil once closed
+
+	waitMu sync.Mutex
+	wait   *wait // the shared wait in C, nil when none is in flight
 }
 
 // NewProvider validates config (the sasl.oauthbearer.config string, e.g.
@@ -67,7 +73,8 @@ const DefaultTimeout = time.Duration(C.KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS) * tim
 // provider is in use (the library refreshes ahead of expiry in the
 // background): then it starts no goroutine and makes no blocking call.
 // Otherwise it waits for STS until ctx is done, or at most DefaultTimeout
-// when ctx has no deadline.
+// when ctx has no deadline. Concurrent waits of one Provider share one wait
+// in C (one OS thread, however many goroutines wait).
 //
 // Errors are *Error values (CodeCredentials, CodeSTS, CodeTimeout, ...),
 // except that ctx.Err() is returned when ctx ended before an answer and
@@ -82,39 +89,75 @@ func (p *Provider) Token(ctx context.Context) (Token, error) {
 	if t, ok, err := p.cachedToken(); err != nil || ok {
 		return t, err
 	}
-	var timeoutMs uint32 // 0: the library's default
-	if deadline, ok := ctx.Deadline(); ok {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return Token{}, context.DeadlineExceeded
+	for {
+		w := p.joinWait()
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return Token{}, ctx.Err()
 		}
-		ms := (left + time.Millisecond - 1) / time.Millisecond
-		if ms > math.MaxUint32 {
-			ms = math.MaxUint32
+		if w.err == nil {
+			t := w.tok
+			t.Extensions = maps.Clone(t.Extensions) // each caller owns its map
+			return t, nil
 		}
-		timeoutMs = uint32(ms)
+		var e *Error
+		if !errors.As(w.err, &e) || e.Code != CodeTimeout {
+			return Token{}, w.err
+		}
+		// The shared wait ended after DefaultTimeout without a token. A
+		// caller whose deadline lies further ahead waits once more (the
+		// mint goes on in the library); one without a deadline gets the
+		// timeout, as from a single C call.
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			return Token{}, w.err
+		}
+		if !time.Now().Before(deadline) {
+			<-ctx.Done() // the clocks may disagree by a moment
+			return Token{}, ctx.Err()
+		}
 	}
-	if ctx.Done() == nil {
-		return p.token(ctx, timeoutMs)
+}
+
+// A wait in C shared by every Token call of one provider that finds no
+// cached token (singleflight): one goroutine per Provider waits in
+// kafka_iam_oauth_provider_token, at most DefaultTimeout; the callers wait
+// on done or on their own ctx. So however many goroutines call Token during
+// a slow mint, at most maxCWaits OS threads of the process are blocked in C
+// for this provider, and a cancelled caller returns at once.
+type wait struct {
+	done chan struct{} // closed when tok and err are set
+	tok  Token
+	err  error
+}
+
+// maxCWaits is how many goroutines (so OS threads) per Provider wait in C
+// at once: the one of the shared wait.
+const maxCWaits = 1
+
+// cWaits counts goroutines in the blocking C call (a test hook: calls in
+// total, active now, and the most active at once).
+var cWaits struct{ calls, active, peak atomic.Int64 }
+
+// joinWait returns the provider's shared wait, starting one if none is in
+// flight.
+func (p *Provider) joinWait() *wait {
+	p.waitMu.Lock()
+	defer p.waitMu.Unlock()
+	if p.wait != nil {
+		return p.wait
 	}
-	// The C call cannot be interrupted: wait for it on another goroutine so
-	// that a cancelled context returns at once. The C call still ends within
-	// timeoutMs (or DefaultTimeout) and its result is then dropped.
-	type result struct {
-		tok Token
-		err error
-	}
-	done := make(chan result, 1)
+	w := &wait{done: make(chan struct{})}
+	p.wait = w
 	go func() {
-		t, err := p.token(ctx, timeoutMs)
-		done <- result{t, err}
+		w.tok, w.err = p.token()
+		p.waitMu.Lock()
+		p.wait = nil
+		p.waitMu.Unlock()
+		close(w.done)
 	}()
-	select {
-	case r := <-done:
-		return r.tok, r.err
-	case <-ctx.Done():
-		return Token{}, ctx.Err()
-	}
+	return w
 }
 
 // CachedToken returns the cached token if one with a useful lifetime is
@@ -141,7 +184,9 @@ func (p *Provider) cachedToken() (Token, bool, error) {
 	return takeToken(ct), true, nil
 }
 
-func (p *Provider) token(ctx context.Context, timeoutMs uint32) (Token, error) {
+// token waits in C for a token, at most DefaultTimeout; only the shared
+// wait (joinWait) calls it.
+func (p *Provider) token() (Token, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.handle == nil {
@@ -149,21 +194,15 @@ func (p *Provider) token(ctx context.Context, timeoutMs uint32) (Token, error) {
 	}
 	var ct *C.kafka_iam_oauth_token
 	var cerr *C.kafka_iam_oauth_error
-	st := C.kafka_iam_oauth_provider_token(p.handle, C.uint32_t(timeoutMs), &ct, &cerr)
+	cWaits.calls.Add(1)
+	for n, peak := cWaits.active.Add(1), cWaits.peak.Load(); n > peak && !cWaits.peak.CompareAndSwap(peak, n); {
+		peak = cWaits.peak.Load()
+	}
+	st := C.kafka_iam_oauth_provider_token(p.handle, 0, &ct, &cerr) // 0: DefaultTimeout
+	cWaits.active.Add(-1)
 	runtime.KeepAlive(p)
 	if st != C.KAFKA_IAM_OAUTH_OK {
-		e := takeError(st, cerr)
-		if e.Code == CodeTimeout {
-			// The library's timeout is the context's deadline; the two clocks
-			// can disagree by a moment, so let the context catch up.
-			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < 50*time.Millisecond {
-				<-ctx.Done()
-			}
-			if ctx.Err() != nil {
-				e.cause = ctx.Err()
-			}
-		}
-		return Token{}, e
+		return Token{}, takeError(st, cerr)
 	}
 	return takeToken(ct), nil
 }

@@ -501,3 +501,68 @@ func TestStatsRememberAFailureAndTheNextAttempt(t *testing.T) {
 		t.Fatalf("after a failure: %+v", s)
 	}
 }
+
+// 1000 goroutines call Token while the first mint is slow (the emulator
+// answers after 2 s): one goroutine waits in C for all of them (bound:
+// maxCWaits threads blocked in C for the provider at once, and at most
+// maxCCalls calls into C in all: the shared wait, plus one should it end at
+// DefaultTimeout before the mint); those whose ctx ends first (a quarter,
+// 300 ms) get their ctx error at once, the others the one token.
+func TestManyWaitersShareOneWaitInC(t *testing.T) {
+	const goroutines, maxCCalls = 1000, 2
+	control(t, "POST", "/_emulator/faults", map[string]any{"latency_ms": 2000})
+	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
+	p := newProvider(t, "", "")
+	callsBefore := cWaits.calls.Load()
+	cWaits.peak.Store(0)
+	values := make([]string, goroutines)
+	errs := make([]error, goroutines)
+	short := make([]bool, goroutines)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < goroutines; i++ {
+		wg.Add(1)
+		short[i] = i%4 == 0
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			wait := 30 * time.Second
+			if short[i] {
+				wait = 300 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			tok, err := p.Token(ctx)
+			values[i], errs[i] = tok.Value, err
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	var first string
+	for i := range values {
+		switch {
+		case errs[i] == nil:
+			if first == "" {
+				first = values[i]
+			}
+			if values[i] != first {
+				t.Fatalf("goroutine %d got another token", i)
+			}
+		case short[i] && errors.Is(errs[i], context.DeadlineExceeded):
+		default:
+			t.Fatalf("goroutine %d (short deadline %v): %v", i, short[i], errs[i])
+		}
+		if !short[i] && errs[i] != nil {
+			t.Fatalf("goroutine %d with 30 s got %v", i, errs[i])
+		}
+	}
+	if peak := cWaits.peak.Load(); peak > maxCWaits {
+		t.Errorf("%d goroutines were blocked in C at once, want at most %d", peak, maxCWaits)
+	}
+	if calls := cWaits.calls.Load() - callsBefore; calls < 1 || calls > maxCCalls {
+		t.Errorf("%d calls into the blocking C function, want 1..%d", calls, maxCCalls)
+	}
+	if m := p.MintCount(); m != 1 {
+		t.Errorf("MintCount %d, want 1", m)
+	}
+}
