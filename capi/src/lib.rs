@@ -553,6 +553,46 @@ mod tests {
     }
 
     #[test]
+    fn stats_map_none_to_minus_one_and_kinds_to_statuses() {
+        let none = kafka_iam_oauth_stats::from(kafka_iam_oauth::Stats::default());
+        assert_eq!(
+            none,
+            kafka_iam_oauth_stats {
+                mints: 0,
+                failures: 0,
+                last_error: KAFKA_IAM_OAUTH_OK,
+                expires_in_ms: -1,
+                refresh_in_ms: -1,
+                next_attempt_in_ms: -1,
+            }
+        );
+        let some = kafka_iam_oauth_stats::from(kafka_iam_oauth::Stats {
+            mints: 3,
+            failures: 2,
+            last_error_kind: Some(ErrorKind::Timeout),
+            expires_in: Some(Duration::from_millis(1500)),
+            refresh_in: Some(Duration::ZERO),
+            next_attempt_in: Some(Duration::MAX),
+        });
+        assert_eq!(
+            (some.mints, some.failures, some.last_error),
+            (3, 2, KAFKA_IAM_OAUTH_ERR_TIMEOUT)
+        );
+        assert_eq!(
+            (
+                some.expires_in_ms,
+                some.refresh_in_ms,
+                some.next_attempt_in_ms
+            ),
+            (1500, 0, i64::MAX)
+        );
+        let mut out = none;
+        // SAFETY: NULL provider; `out` is writable.
+        let st = unsafe { kafka_iam_oauth_provider_stats(ptr::null(), &mut out) };
+        assert_eq!((st, out), (KAFKA_IAM_OAUTH_ERR_INVALID_ARGUMENT, none));
+    }
+
+    #[test]
     fn header_default_timeout_is_the_core_default() {
         assert_eq!(
             Duration::from_millis(KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS.into()),
