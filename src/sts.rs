@@ -42,6 +42,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Read timeout (no byte for this long) of every SDK client.
 const READ_TIMEOUT: Duration = Duration::from_secs(4);
+/// A credentials failure this close to the mint's deadline is reported as
+/// the deadline (the SDK's own operation timeout raced ours).
+const DEADLINE_RACE: Duration = Duration::from_millis(250);
 
 /// Credential chains (SDK config + STS client + credential provider) built
 /// in this process: for tests that check sharing
@@ -229,9 +232,23 @@ impl Minter {
         // run concurrently.
         let phase = Mutex::new(Phase::Setup);
         let limit = self.config.mint_timeout();
+        let started = tokio::time::Instant::now();
         let result = match tokio::time::timeout(limit, self.mint_with_retries(call, &phase)).await {
-            Ok(result) => result,
             Err(_) => Err(self.deadline_error(limit, phase.lock().clone())),
+            // The SDK's operation timeout (the same limit, started a little
+            // later) can still win the race with ours on a loaded machine:
+            // a failure at the deadline while waiting for credentials is the
+            // deadline's, naming the source that hung.
+            Ok(Err(e)) if started.elapsed() + DEADLINE_RACE >= limit => {
+                let at = phase.lock().clone();
+                if matches!(at, Phase::Setup | Phase::Credentials(_)) {
+                    tracing::debug!(target: "kafka_iam_oauth", "credentials failed at the mint's deadline: {e}");
+                    Err(self.deadline_error(limit, at))
+                } else {
+                    Err(e)
+                }
+            }
+            Ok(result) => result,
         };
         if let Err(e) = &result {
             let phase = phase.lock().clone();
