@@ -13,7 +13,8 @@
 //!
 //! Environment: `SOAK_THREADS` (100000), `SOAK_CONFIGS` (10000),
 //! `SOAK_CALLS` (1000000), `SOAK_IDLE_MS` (2000), `SOAK_ROUNDS` (3: rounds
-//! of phase (b) and eviction).
+//! of phase (b) and eviction), `SOAK_TRIM_EACH` (0; 1: `malloc_trim(0)`
+//! after each later round's eviction, so its RSS is what stays allocated).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -48,6 +49,7 @@ fn main() {
     let calls = env_or("SOAK_CALLS", 1_000_000);
     let idle = Duration::from_millis(env_or("SOAK_IDLE_MS", 2_000) as u64);
     let rounds = env_or("SOAK_ROUNDS", 3);
+    let trim_each = env_or("SOAK_TRIM_EACH", 0) != 0;
 
     setup_env(true);
     let emu = emulator();
@@ -100,6 +102,9 @@ fn main() {
         );
         let t = Instant::now();
         let evicted = evict(idle);
+        if trim_each {
+            malloc_trim();
+        }
         point(
             format!("after eviction, round {round} ({evicted} evicted)"),
             t.elapsed(),
