@@ -27,11 +27,12 @@ from ._native import (
     CredentialsError,
     Error,
     Provider,
+    Stats,
     StsError,
     Token,
     TokenTimeoutError,
     __version__,
-    _logger,
+    _report_failure,
     config_keys,
     escape_config_value,
     oauth_cb,
@@ -43,6 +44,7 @@ __all__ = [
     "CredentialsError",
     "Error",
     "Provider",
+    "Stats",
     "StsError",
     "Token",
     "TokenProvider",
@@ -142,6 +144,12 @@ class TokenProvider:
         """Tokens STS minted for this configuration in this process."""
         return self._provider.mint_count
 
+    def stats(self) -> Stats:
+        """Counters and times of this configuration's cache entry: ``mints``,
+        ``failures``, ``last_error_kind``, ``expires_in``, ``refresh_in``,
+        ``next_attempt_in`` (seconds, or None)."""
+        return self._provider.stats()
+
     def token(self, timeout: Optional[float] = None) -> Token:
         """A token (cached while it has useful lifetime left)."""
         return self._provider.token(self.timeout if timeout is None else timeout)
@@ -166,9 +174,9 @@ class TokenProvider:
             tok = self.token()
         except Error as e:
             code = f" [{e.aws_code}]" if e.aws_code else ""
-            _logger().error(
-                "kafka_iam_oauth: no OAUTHBEARER token (%s error%s): %s", e.kind, code, e
-            )
+            # The logger, and stderr once per distinct failure when the
+            # application configured no handler (as oauth_cb does).
+            _report_failure(f"kafka_iam_oauth: no OAUTHBEARER token ({e.kind} error{code}): {e}")
             raise
         return tok.value, tok.expires_at, tok.principal, tok.extensions
 

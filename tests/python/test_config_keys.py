@@ -59,7 +59,23 @@ def test_escaped_values_read_back_unchanged(value):
 def test_booleans_are_written_as_the_grammar_spells_them():
     config = kafka_iam_oauth.build_config(region="eu-west-1", audience="a", allow_insecure_http=True)
     assert "allow_insecure_http=true" in config
-    assert kafka_iam_oauth.parse_config(config)["allow_insecure_http"] == "true"
+    assert kafka_iam_oauth.parse_config(config)["allow_insecure_http"] is True
+
+
+def test_parse_config_types_values_by_the_key_table_rule():
+    """Integers as int, true/false keys as bool, from each key's `rule` in
+    the core's table (not a list of names here)."""
+    got = kafka_iam_oauth.parse_config(
+        "region=eu-west-1,audience=a,duration_seconds=900,mint_timeout_seconds=7,"
+        "allow_insecure_http=FALSE,tag_n=5")
+    assert got["duration_seconds"] == 900 and type(got["duration_seconds"]) is int
+    assert got["mint_timeout_seconds"] == 7 and type(got["mint_timeout_seconds"]) is int
+    assert got["allow_insecure_http"] is False
+    assert got["tag_n"] == "5", "tag values stay text"
+    assert got["region"] == "eu-west-1"
+    # the provider's effective config is typed the same way
+    assert kafka_iam_oauth.Provider("region=eu-west-1,audience=a").config == \
+        kafka_iam_oauth.parse_config("region=eu-west-1,audience=a")
 
 
 def test_build_config_round_trips_through_the_parser():

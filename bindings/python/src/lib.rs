@@ -5,7 +5,8 @@
 //! `kafka_iam_oauth`) before the exception is raised, because
 //! confluent-kafka drops the exception text. Tokens are never logged.
 
-use kafka_iam_oauth::{Config, Error, ErrorKind, Provider, Token};
+use kafka_iam_oauth::config::Rule;
+use kafka_iam_oauth::{Config, Error, ErrorKind, Provider, Stats, Token};
 use pyo3::exceptions::{PyException, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -143,12 +144,7 @@ fn extensions_dict<'py>(py: Python<'py>, token: &Token) -> PyResult<Bound<'py, P
 fn config_dict<'py>(py: Python<'py>, config: &Config) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in config.effective() {
-        // The one number among the settings: an int, as a user would pass it.
-        if k == "duration_seconds" {
-            d.set_item(k, config.duration_seconds)?;
-        } else {
-            d.set_item(k, v)?;
-        }
+        typed_setting(&d, &k, &v)?;
     }
     let ext = PyDict::new(py);
     for (k, v) in &config.extensions {
@@ -156,6 +152,114 @@ fn config_dict<'py>(py: Python<'py>, config: &Config) -> PyResult<Bound<'py, PyD
     }
     d.set_item("extensions", ext)?;
     Ok(d)
+}
+
+/// One effective setting, typed by its key's rule in the core's table:
+/// integers as `int`, `true`/`false` keys as `bool`, the rest (and tags) as
+/// `str`.
+fn typed_setting(d: &Bound<'_, PyDict>, key: &str, value: &str) -> PyResult<()> {
+    let rule = kafka_iam_oauth::config::KEYS
+        .iter()
+        .find(|k| !k.prefix && k.name == key)
+        .map(|k| k.rule);
+    match rule {
+        Some(Rule::Integer { .. }) => {
+            if let Ok(n) = value.trim().parse::<i64>() {
+                return d.set_item(key, n);
+            }
+        }
+        Some(Rule::OneOf { values, .. })
+            if values.len() == 2
+                && values.iter().any(|v| v.eq_ignore_ascii_case("true"))
+                && values.iter().any(|v| v.eq_ignore_ascii_case("false")) =>
+        {
+            if value.eq_ignore_ascii_case("true") {
+                return d.set_item(key, true);
+            }
+            if value.eq_ignore_ascii_case("false") {
+                return d.set_item(key, false);
+            }
+        }
+        _ => {}
+    }
+    d.set_item(key, value)
+}
+
+fn opt_secs(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
+
+/// What a provider's cache entry has done (`Provider.stats()`): counters
+/// and times in seconds (float, or None). Read it instead of scraping logs.
+#[pyclass(module = "kafka_iam_oauth._native", frozen, name = "Stats")]
+struct PyStats {
+    inner: Stats,
+}
+
+#[pymethods]
+impl PyStats {
+    /// Tokens STS minted for this configuration in this process.
+    #[getter]
+    fn mints(&self) -> u64 {
+        self.inner.mints
+    }
+    /// Mints that failed.
+    #[getter]
+    fn failures(&self) -> u64 {
+        self.inner.failures
+    }
+    /// The `kind` of the most recent failure (the name the exceptions'
+    /// `kind` attribute uses), kept after later successes; None if none.
+    #[getter]
+    fn last_error_kind(&self) -> Option<&'static str> {
+        self.inner.last_error_kind.map(kind_name)
+    }
+    /// Seconds until the cached token expires (0.0 if it has); None when
+    /// no token is cached.
+    #[getter]
+    fn expires_in(&self) -> Option<f64> {
+        opt_secs(self.inner.expires_in)
+    }
+    /// Seconds until the background refresh is due; None when no token is
+    /// cached.
+    #[getter]
+    fn refresh_in(&self) -> Option<f64> {
+        opt_secs(self.inner.refresh_in)
+    }
+    /// After a failure, seconds until STS is asked again (callers get the
+    /// remembered error meanwhile); None when no failure is remembered.
+    #[getter]
+    fn next_attempt_in(&self) -> Option<f64> {
+        opt_secs(self.inner.next_attempt_in)
+    }
+    /// The fields as a dict.
+    fn _asdict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("mints", self.mints())?;
+        d.set_item("failures", self.failures())?;
+        d.set_item("last_error_kind", self.last_error_kind())?;
+        d.set_item("expires_in", self.expires_in())?;
+        d.set_item("refresh_in", self.refresh_in())?;
+        d.set_item("next_attempt_in", self.next_attempt_in())?;
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        let f = |v: Option<f64>| {
+            v.map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "None".into())
+        };
+        format!(
+            "Stats(mints={}, failures={}, last_error_kind={}, expires_in={}, refresh_in={}, next_attempt_in={})",
+            self.mints(),
+            self.failures(),
+            self.last_error_kind()
+                .map(|k| format!("{k:?}"))
+                .unwrap_or_else(|| "None".into()),
+            f(self.expires_in()),
+            f(self.refresh_in()),
+            f(self.next_attempt_in()),
+        )
+    }
 }
 
 /// A token from STS. `repr()` never shows the JWT.
@@ -235,6 +339,8 @@ impl PyProvider {
     #[new]
     #[pyo3(signature = (config, extensions = ""))]
     fn new(py: Python<'_>, config: &str, extensions: &str) -> PyResult<Self> {
+        let _attached = logging::Attached::enter(py);
+        logging::drain(py);
         Provider::new(config, extensions)
             .map(|inner| PyProvider { inner })
             .map_err(|e| to_py_err(py, &e))
@@ -244,18 +350,33 @@ impl PyProvider {
     #[pyo3(signature = (timeout = None))]
     fn token(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyToken> {
         let t = timeout_arg(timeout)?;
+        let _attached = logging::Attached::enter(py);
+        logging::drain(py);
         if let Some(tok) = self.inner.cached_token() {
             return Ok(PyToken { inner: tok });
         }
         let p = self.inner.clone();
-        py.detach(move || p.token_timeout(t))
+        let result = logging::detached(py, move || p.token_timeout(t));
+        // A failed mint logged on the runtime's worker: its record reaches
+        // the handlers here, on this thread, before the exception.
+        logging::drain(py);
+        result
             .map(|inner| PyToken { inner })
             .map_err(|e| to_py_err(py, &e))
     }
 
     /// The cached token if it has useful lifetime left; never waits.
-    fn cached_token(&self) -> Option<PyToken> {
+    fn cached_token(&self, py: Python<'_>) -> Option<PyToken> {
+        logging::drain(py);
         self.inner.cached_token().map(|inner| PyToken { inner })
+    }
+
+    /// Counters and times of this configuration's cache entry.
+    fn stats(&self, py: Python<'_>) -> PyStats {
+        logging::drain(py);
+        PyStats {
+            inner: self.inner.stats(),
+        }
     }
 
     /// Tokens minted by STS for this configuration in this process.
@@ -310,9 +431,15 @@ fn provider_for(config: &str) -> Result<Provider, Error> {
 fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>> {
     // Warm path: a map lookup and the core's lock-free cache read, GIL
     // kept; a mint waits with the GIL released.
+    logging::drain(py);
     let result = provider_for(config).and_then(|p| match p.cached_token() {
         Some(tok) => Ok(tok),
-        None => py.detach(move || p.token()),
+        None => {
+            let _attached = logging::Attached::enter(py);
+            let r = logging::detached(py, move || p.token());
+            logging::drain(py);
+            r
+        }
     });
     match result {
         Ok(tok) => {
@@ -329,11 +456,13 @@ fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>>
             // confluent-kafka reports only "OAuth callback raised
             // exception": the reason has to reach the log.
             let code = e.aws_code().map(|c| format!(" [{c}]")).unwrap_or_default();
-            log::error!(
-                target: LOGGER,
-                "kafka_iam_oauth: no OAUTHBEARER token ({} error{code}): {}",
-                kind_name(e.kind()),
-                e.message()
+            logging::report_failure(
+                py,
+                &format!(
+                    "kafka_iam_oauth: no OAUTHBEARER token ({} error{code}): {}",
+                    kind_name(e.kind()),
+                    e.message()
+                ),
             );
             Err(to_py_err(py, &e))
         }
@@ -377,6 +506,19 @@ fn _logger(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     logging::python_logger(py)
 }
 
+/// Reports a failed token request as `oauth_cb` does (the logger, and
+/// stderr when no handler is configured); `TokenProvider.__call__` uses it.
+#[pyfunction]
+fn _report_failure(py: Python<'_>, message: &str) {
+    logging::report_failure(py, message);
+}
+
+/// Log records dropped because no Python thread drained the queue in time.
+#[pyfunction]
+fn _dropped_log_records() -> u64 {
+    logging::dropped()
+}
+
 /// Validates a config string exactly as `oauth_cb` would (no network call)
 /// and returns the effective settings.
 #[pyfunction]
@@ -395,6 +537,7 @@ fn parse_config<'py>(
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     logging::install();
+    logging::register_fork_hooks(m)?;
     let ex = exceptions(py)?;
     m.add("Error", ex.base.clone_ref(py))?;
     m.add("ConfigError", ex.config.clone_ref(py))?;
@@ -403,6 +546,9 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TokenTimeoutError", ex.timeout.clone_ref(py))?;
     m.add_class::<PyToken>()?;
     m.add_class::<PyProvider>()?;
+    m.add_class::<PyStats>()?;
+    m.add_function(wrap_pyfunction!(_report_failure, m)?)?;
+    m.add_function(wrap_pyfunction!(_dropped_log_records, m)?)?;
     m.add_function(wrap_pyfunction!(oauth_cb, m)?)?;
     m.add_function(wrap_pyfunction!(parse_config, m)?)?;
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
