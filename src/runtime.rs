@@ -65,6 +65,13 @@ extern "C" fn after_fork_in_child() {
 /// cache registry in `cache::entry_for`.
 pub(crate) fn install_fork_hooks() {
     ATFORK.call_once(|| {
+        // rand's thread_rng registers its own fork handler under a
+        // process-wide Once the first time any thread uses it. If that first
+        // use happened on our runtime thread while the application forked,
+        // the child would wait on that Once forever (seen: a child hung in
+        // Once::call minting its first token). Doing it here, in the caller's
+        // thread before any mint, means it is always finished by then.
+        let _ = rand::thread_rng();
         // SAFETY: registering plain extern "C" functions with no captured state.
         unsafe {
             libc::pthread_atfork(

@@ -22,6 +22,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
+use aws_sdk_sts::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use parking_lot::Mutex;
 use std::ffi::CString;
@@ -459,6 +460,15 @@ async fn build_clients(cfg: &Config) -> Result<AwsClients> {
         .identity_cache(IdentityCache::no_cache())
         // We retry ourselves, with the error advice below.
         .retry_config(RetryConfig::disabled())
+        // A partition with its own token bucket: the SDK's default one lives
+        // in a process-wide mutex-guarded map that every client's first
+        // request locks; a fork() while another thread holds it would leave
+        // our child's first mint waiting forever.
+        .retry_partition(
+            RetryPartition::custom("kafka-iam-oauth")
+                .token_bucket(TokenBucket::unlimited())
+                .build(),
+        )
         .timeout_config(timeouts(cfg))
         .build();
     Ok(AwsClients {
