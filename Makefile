@@ -42,10 +42,10 @@ build:
 	$(call build-c-lib,debug)
 
 header: deps-cbindgen
-	cbindgen --quiet --config cbindgen.toml --output include/kafka_iam_oauth.h capi
+	cbindgen --quiet --config capi/cbindgen.toml --output include/kafka_iam_oauth.h capi
 
 check-header: deps-cbindgen
-	@tmp=$$(mktemp); cbindgen --quiet --config cbindgen.toml --output $$tmp capi && \
+	@tmp=$$(mktemp); cbindgen --quiet --config capi/cbindgen.toml --output $$tmp capi && \
 	if ! diff -u include/kafka_iam_oauth.h $$tmp; then echo "include/kafka_iam_oauth.h is stale: run make header" >&2; rm -f $$tmp; exit 1; fi; \
 	rm -f $$tmp; echo "header: include/kafka_iam_oauth.h matches cbindgen output"
 
