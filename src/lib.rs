@@ -13,6 +13,7 @@
 
 mod cache;
 pub mod config;
+pub mod diagnose;
 mod error;
 mod jwt;
 pub mod policy;

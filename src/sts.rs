@@ -10,7 +10,7 @@
 //! [`Config`] for the audience, tags, duration, algorithm, principal claim
 //! and extensions.
 
-use crate::config::{AwsDebug, Config, MIN_DURATION_SECONDS};
+use crate::config::{AwsDebug, Config, SubjectMode, MIN_DURATION_SECONDS};
 use crate::error::{excerpt, Error, ErrorKind, Result, MAX_FOREIGN_TEXT};
 use crate::jwt;
 use crate::policy::{self, MINT_ATTEMPTS, MINT_BACKOFF};
@@ -55,7 +55,8 @@ pub(crate) static CHAINS_BUILT: AtomicU64 = AtomicU64::new(0);
 /// The part of `cfg` that decides the SDK client and the credential chain
 /// (region, profile, endpoint, role, session name, external id, debug
 /// output, deadline, insecure http): `cfg` with every per-call field
-/// (audience, tags, duration, algorithm, principal claim, extensions) set
+/// (audiences, tags, duration, algorithm, principal claim, subject mode,
+/// extensions) set
 /// to a fixed value. Configurations with equal shared parts share one
 /// [`Minter`]. A field added to [`Config`] later is shared-relevant unless
 /// it is cleared here.
@@ -66,6 +67,8 @@ pub(crate) fn shared_part(cfg: &Config) -> Config {
     shared.duration_seconds = 0;
     shared.signing_algorithm = crate::config::SigningAlgorithm::Es384;
     shared.principal_claim = String::new();
+    shared.extra_audiences.clear();
+    shared.subject_mode = crate::config::SubjectMode::Caller;
     shared.extensions.clear();
     shared
 }
@@ -382,10 +385,12 @@ impl Minter {
             };
         }
         let seconds = i32::try_from(duration.as_secs()).unwrap_or(i32::MAX);
-        let mut req = clients
-            .sts
-            .get_web_identity_token()
-            .audience(&cfg.audience)
+        let mut req = clients.sts.get_web_identity_token();
+        for audience in cfg.audiences() {
+            // Each call appends one `Audience.member.N`.
+            req = req.audience(audience);
+        }
+        let mut req = req
             .duration_seconds(seconds)
             .signing_algorithm(cfg.signing_algorithm.as_str());
         for (k, v) in &cfg.tags {
@@ -398,26 +403,29 @@ impl Minter {
         }
         self.debug(|| {
             format!(
-                "GetWebIdentityToken region={} audience={} duration={}s algorithm={} tags={}",
+                "GetWebIdentityToken region={} audience={} duration={}s algorithm={} tags={} subject_mode={}",
                 cfg.region,
-                cfg.audience,
+                cfg.audiences().collect::<Vec<_>>().join(" "),
                 duration.as_secs(),
                 cfg.signing_algorithm.as_str(),
-                cfg.tags.len()
+                cfg.tags.len(),
+                cfg.subject_mode.sts_value()
             )
         });
         let started = std::time::Instant::now();
-        let out = req
-            .customize()
-            .config_override(
-                aws_sdk_sts::config::Builder::default().credentials_provider(creds.clone()),
-            )
+        let mut customized = req.customize().config_override(
+            aws_sdk_sts::config::Builder::default().credentials_provider(creds.clone()),
+        );
+        if cfg.subject_mode != SubjectMode::Caller {
+            customized = customized.mutate_request(add_subject_mode(cfg.subject_mode));
+        }
+        let out = customized
             .send()
             .await
             .map_err(|e| sts_error(cfg, e))?;
         let jwt_text = out.web_identity_token().unwrap_or_default();
         let claims = jwt::decode_claims(jwt_text)?;
-        let principal = jwt::string_claim(&claims, &cfg.principal_claim)?.to_string();
+        let principal = jwt::principal_claim(&claims, &cfg.principal_claim)?.to_string();
         let expires_at = expiry(out.expiration(), &claims, duration, started)?;
         self.debug(|| {
             format!(
@@ -448,6 +456,109 @@ impl Minter {
             claims,
             extensions,
         ))
+    }
+}
+
+/// Who signs the calls (`GetCallerIdentity`), for `diagnose`.
+pub(crate) struct Caller {
+    pub arn: String,
+    pub account: String,
+    pub user_id: String,
+}
+
+impl Minter {
+    /// For `diagnose`: credentials from the chain, within the mint's
+    /// deadline; returns the chain's description (profile, role) and the
+    /// SDK provider that answered (`Environment`, `Profile`, ...).
+    pub(crate) async fn probe_credentials(&self) -> Result<(String, String)> {
+        let phase = Mutex::new(Phase::Setup);
+        let limit = self.config.mint_timeout();
+        let probe = async {
+            let c = self.credentials(Duration::ZERO, false, &phase).await?;
+            let source = self.clients().await?.source.clone();
+            Ok((source, credential_source(&c)))
+        };
+        let result = match tokio::time::timeout(limit, probe).await {
+            Err(_) => Err(self.deadline_error(limit, phase.lock().clone())),
+            Ok(r) => r,
+        };
+        if result.is_err() {
+            self.forget_clients();
+        }
+        result
+    }
+
+    /// For `diagnose` and `whoami`: `GetCallerIdentity` with the cached
+    /// credentials (call [`Minter::probe_credentials`] first), one attempt
+    /// within the mint's deadline.
+    pub(crate) async fn caller_identity(&self) -> Result<Caller> {
+        let limit = self.config.mint_timeout();
+        let call = async {
+            let phase = Mutex::new(Phase::Setup);
+            let creds = self.credentials(Duration::ZERO, false, &phase).await?;
+            let clients = self.clients().await?;
+            let out = clients
+                .sts
+                .get_caller_identity()
+                .customize()
+                .config_override(
+                    aws_sdk_sts::config::Builder::default().credentials_provider(creds),
+                )
+                .send()
+                .await
+                .map_err(|e| sts_error_of("GetCallerIdentity", &self.config, e))?;
+            Ok(Caller {
+                arn: out.arn().unwrap_or_default().to_string(),
+                account: out.account().unwrap_or_default().to_string(),
+                user_id: out.user_id().unwrap_or_default().to_string(),
+            })
+        };
+        match tokio::time::timeout(limit, call).await {
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "GetCallerIdentity at {} did not answer within {} s (mint_timeout_seconds)",
+                    endpoint_name(&self.config),
+                    limit.as_secs()
+                ),
+            )
+            .with_retryable(true)),
+            Ok(r) => r,
+        }
+    }
+}
+
+/// "http://127.0.0.1:4566" or "STS in eu-west-1": where the calls go.
+pub(crate) fn endpoint_description(cfg: &Config) -> String {
+    endpoint_name(cfg)
+}
+
+/// Adds `SubjectMode=<mode>` to the AWS Query form of a
+/// `GetWebIdentityToken` request.
+///
+/// aws-sdk-sts 1.124 does not model `SubjectMode` yet, so the field goes in
+/// through the SDK's request-customization hook (`mutate_request`), which
+/// runs before the request is signed: the SigV4 signature covers it as it
+/// covers the modelled fields. Drop this hook, and set the field with the
+/// builder, once aws-sdk-sts models `SubjectMode`.
+fn add_subject_mode(
+    mode: SubjectMode,
+) -> impl Fn(&mut aws_smithy_runtime_api::http::Request) + Send + Sync + 'static {
+    move |request| {
+        let Some(body) = request.body().bytes() else {
+            return; // never for the Query protocol: its bodies are in memory
+        };
+        let mut form = body.to_vec();
+        if !form.is_empty() {
+            form.push(b'&');
+        }
+        form.extend_from_slice(b"SubjectMode=");
+        form.extend_from_slice(mode.sts_value().as_bytes());
+        let length = form.len().to_string();
+        *request.body_mut() = aws_smithy_types::body::SdkBody::from(form);
+        if request.headers().contains_key("content-length") {
+            request.headers_mut().insert("content-length", length);
+        }
     }
 }
 
@@ -678,19 +789,28 @@ fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
     Error::new(ErrorKind::Credentials, message)
 }
 
-fn sts_error(
+fn sts_error<E>(cfg: &Config, e: SdkError<E, aws_smithy_runtime_api::http::Response>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    sts_error_of("GetWebIdentityToken", cfg, e)
+}
+
+/// [`sts_error`] for any STS action (`op` names it in the message).
+fn sts_error_of<E>(
+    op: &str,
     cfg: &Config,
-    e: SdkError<
-        aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError,
-        aws_smithy_runtime_api::http::Response,
-    >,
-) -> Error {
+    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let endpoint = endpoint_name(cfg);
     match &e {
         SdkError::TimeoutError(_) => Error::new(
             ErrorKind::Timeout,
             format!(
-                "GetWebIdentityToken at {endpoint} timed out after {} s",
+                "{op} at {endpoint} timed out after {} s",
                 ATTEMPT_TIMEOUT.min(cfg.mint_timeout()).as_secs()
             ),
         )
@@ -786,15 +906,15 @@ fn sts_error(
                 (String::new(), false)
             };
             let message = if advice.is_empty() {
-                format!("GetWebIdentityToken failed: {code}: {aws_message}")
+                format!("{op} failed: {code}: {aws_message}")
             } else {
-                format!("GetWebIdentityToken failed: {code}: {advice} (AWS said: {aws_message})")
+                format!("{op} failed: {code}: {advice} (AWS said: {aws_message})")
             };
             Error::sts(code, message).with_retryable(retryable)
         }
         _ => Error::new(
             ErrorKind::Internal,
-            format!("GetWebIdentityToken could not be sent: {}", sdk_detail(&e)),
+            format!("{op} could not be sent: {}", sdk_detail(&e)),
         ),
     }
 }
