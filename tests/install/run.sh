@@ -167,36 +167,12 @@ EOF
 }
 check static-link-with-pkg-config-static static_link
 
-# ---- exported symbols
-# The shared library: only kafka_iam_oauth_* and the plugin entry conf_init.
-so_symbols() {
-  nm -D --defined-only "$lib/$so.$version" | awk '{print $NF}' | sort >"$work/so.syms"
-  echo "$(wc -l <"$work/so.syms") dynamic symbols defined: $(grep -c '^kafka_iam_oauth_' "$work/so.syms") kafka_iam_oauth_*, $(grep -cx conf_init "$work/so.syms") conf_init"
-  grep -qx conf_init "$work/so.syms" || { echo "no conf_init (the plugin entry)"; return 1; }
-  if grep -v -E '^(kafka_iam_oauth_|conf_init$)' "$work/so.syms"; then echo "^ exported but not ours"; return 1; fi
-}
+# ---- exported symbols (the checks are shared with make test-dist)
+# shellcheck source=tests/install/symbols.sh
+source tests/install/symbols.sh
+so_symbols() { kio_so_exports "$lib/$so.$version"; }
 check so-exports-only-kafka_iam_oauth-and-conf_init so_symbols
-
-# The static library: no conf_init; every function it defines with C linkage
-# and default visibility is kafka_iam_oauth_*, except what the Rust
-# toolchain and aws-lc put in every Rust static library (aws-lc's own
-# versioned prefix aws_lc_<version>_*, and rust_eh_personality). Hidden and
-# weak helpers (compiler builtins, aws-lc assembly) are not visible to a
-# program's own definitions the same way and are only counted.
-a_symbols() {
-  local a=$lib/libkafka_iam_oauth.a
-  if nm --defined-only "$a" 2>/dev/null | awk '$3=="conf_init"' | grep .; then echo "^ the static library defines conf_init"; return 1; fi
-  echo "nm --defined-only: no conf_init"
-  readelf -sW "$a" 2>/dev/null | awk '$4=="FUNC" && ($5=="GLOBAL" || $5=="WEAK") && $7!="UND" {print $5, $6, $8}' |
-    grep -v -E ' (_ZN|_R)' | sort -u >"$work/a.syms"
-  echo "C-linkage functions by binding, visibility and prefix:"
-  sed -E 's/ (kafka_iam_oauth_|aws_lc_[0-9]+_[0-9]+_[0-9]+_|__)[^ ]*$/ \1*/' "$work/a.syms" |
-    awk '{print $1, $2, ($3 ~ /\*$/ || $3 == "rust_eh_personality" ? $3 : "other")}' | sort | uniq -c | sed 's/^/  /'
-  grep -c ' DEFAULT kafka_iam_oauth_' "$work/a.syms" | sed 's/^/kafka_iam_oauth_* with default visibility: /'
-  if grep ' DEFAULT ' "$work/a.syms" | grep -v -E ' DEFAULT (kafka_iam_oauth_|aws_lc_[0-9]+_[0-9]+_[0-9]+_|rust_eh_personality$)'; then
-    echo "^ C-linkage functions with default visibility that are not kafka_iam_oauth_*"; return 1
-  fi
-}
+a_symbols() { kio_a_exports "$lib/libkafka_iam_oauth.a"; }
 check a-has-no-conf_init-and-only-prefixed-exports a_symbols
 
 # The Python extension, when `make test-python` has installed it (or, before
@@ -204,11 +180,7 @@ check a-has-no-conf_init-and-only-prefixed-exports a_symbols
 py_ext=$(ls build/venv/lib/python3*/site-packages/kafka_iam_oauth/_native*.so \
   build/zig-target/*/release/lib_native.so build/zig-target/release/lib_native.so 2>/dev/null | head -n1)
 if [ -n "$py_ext" ]; then
-  py_symbols() {
-    echo "$py_ext"
-    nm -D --defined-only "$py_ext" | awk '{print $NF}' | sort | tee "$work/py.syms"
-    [ "$(cat "$work/py.syms")" = "PyInit__native" ]
-  }
+  py_symbols() { kio_py_exports "$py_ext"; }
   check python-extension-exports-only-PyInit__native py_symbols
 else
   echo "install: skip python-extension-exports-only-PyInit__native (no build/venv/.../_native*.so nor build/zig-target/.../lib_native.so; make test-python builds it)"
