@@ -39,6 +39,9 @@ pub const MAX_MINT_TIMEOUT_SECONDS: u32 = 300;
 pub const MAX_TAGS: usize = 50;
 /// STS limit on the audience length.
 pub const MAX_AUDIENCE_LEN: usize = 1000;
+/// STS limit on the number of audiences of one token (`audience` plus
+/// `audience_2` ... `audience_10`).
+pub const MAX_AUDIENCES: usize = 10;
 /// Inputs longer than this are refused before parsing.
 pub const MAX_INPUT_LEN: usize = 64 * 1024;
 
@@ -57,6 +60,35 @@ impl SigningAlgorithm {
         match self {
             SigningAlgorithm::Es384 => "ES384",
             SigningAlgorithm::Rs256 => "RS256",
+        }
+    }
+}
+
+/// `subject_mode`: whose identity the token's `sub` names (STS's
+/// `SubjectMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SubjectMode {
+    /// The calling principal's ARN (the default, STS's `Caller`).
+    Caller,
+    /// The user or workload the calling session acts for (from the
+    /// session's `aws:OriginIdentity/*` context; STS's `OriginIdentity`).
+    OriginIdentity,
+}
+
+impl SubjectMode {
+    /// The config value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectMode::Caller => "caller",
+            SubjectMode::OriginIdentity => "origin_identity",
+        }
+    }
+
+    /// The value of STS's `SubjectMode` request parameter.
+    pub fn sts_value(self) -> &'static str {
+        match self {
+            SubjectMode::Caller => "Caller",
+            SubjectMode::OriginIdentity => "OriginIdentity",
         }
     }
 }
@@ -87,8 +119,11 @@ impl AwsDebug {
 pub struct Config {
     /// AWS region whose STS endpoint mints the token.
     pub region: String,
-    /// The `aud` claim to request.
+    /// The `aud` claim to request (the first one when there are more).
     pub audience: String,
+    /// More audiences (`audience_2` ... `audience_10`, our addition), in
+    /// the order of their numbers; see [`Config::audiences`].
+    pub extra_audiences: Vec<String>,
     /// Requested token lifetime in seconds (60..=3600).
     pub duration_seconds: u32,
     /// Signing algorithm.
@@ -109,6 +144,8 @@ pub struct Config {
     pub external_id: Option<String>,
     /// JWT claim used as the Kafka principal (our addition, default `sub`).
     pub principal_claim: String,
+    /// Whose identity `sub` names (our addition, default `caller`).
+    pub subject_mode: SubjectMode,
     /// Deadline of one mint in seconds: credentials, STS call, retries
     /// (our addition, default 6).
     pub mint_timeout_seconds: u32,
@@ -127,7 +164,11 @@ impl fmt::Debug for Config {
         let mut d = f.debug_struct("Config");
         for key in KEYS {
             if key.prefix {
-                d.field("tags", &self.tags);
+                if key.name == keys::AUDIENCE_PREFIX {
+                    d.field("extra_audiences", &self.extra_audiences);
+                } else {
+                    d.field("tags", &self.tags);
+                }
                 continue;
             }
             let value = (key.get)(self);
@@ -156,6 +197,7 @@ impl Config {
         // The value that wins for each entry of KEYS (by index).
         let mut given: Vec<Option<String>> = vec![None; KEYS.len()];
         let mut tags = BTreeMap::new();
+        let mut extra_audiences = BTreeMap::new();
         for (raw_key, value) in parse_key_values(config, CONFIG_KEY)? {
             let Some((i, key, name)) = keys::lookup(&raw_key) else {
                 return Err(Error::config(format!(
@@ -163,6 +205,14 @@ impl Config {
                     keys::allowed_list()
                 )));
             };
+            if key.prefix && key.name == keys::AUDIENCE_PREFIX {
+                let n = audience_number(name)?;
+                let value = check_syntax(key, value)
+                    .and_then(|v| check_value(key, v))
+                    .map_err(|e| Error::config(e.message().replacen("'audience_'", &format!("'audience_{n}'"), 1)))?;
+                extra_audiences.insert(n, value);
+                continue;
+            }
             if key.prefix {
                 if name.is_empty() {
                     return Err(Error::config(format!(
@@ -219,6 +269,18 @@ impl Config {
             )));
         }
         c.tags = tags;
+        c.extra_audiences = extra_audiences.into_values().collect();
+        if let Some(dup) = c
+            .extra_audiences
+            .iter()
+            .enumerate()
+            .find(|(i, a)| **a == c.audience || c.extra_audiences[..*i].contains(a))
+        {
+            return Err(Error::config(format!(
+                "{CONFIG_KEY}: the audience {:?} is given twice (audience, audience_<N>); give each audience once.",
+                dup.1
+            )));
+        }
         c.extensions = parse_extensions(extensions)?;
         if let Some(endpoint) = &c.sts_endpoint {
             if !c.allow_insecure_http && !is_https_or_loopback(endpoint) {
@@ -232,6 +294,12 @@ impl Config {
         Ok(c)
     }
 
+    /// Every audience of the token, `audience` first: the `aud` claim
+    /// (a list when there is more than one) and STS's `Audience.member.N`.
+    pub fn audiences(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.audience.as_str()).chain(self.extra_audiences.iter().map(String::as_str))
+    }
+
     /// The deadline of one mint (`mint_timeout_seconds`).
     pub fn mint_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.mint_timeout_seconds.into())
@@ -242,6 +310,7 @@ impl Config {
         Config {
             region: String::new(),
             audience: String::new(),
+            extra_audiences: Vec::new(),
             duration_seconds: DEFAULT_DURATION_SECONDS,
             signing_algorithm: SigningAlgorithm::Es384,
             sts_endpoint: None,
@@ -252,6 +321,7 @@ impl Config {
             role_session_name: None,
             external_id: None,
             principal_claim: String::new(),
+            subject_mode: SubjectMode::Caller,
             mint_timeout_seconds: 6,
             allow_insecure_http: false,
             extensions: BTreeMap::new(),
@@ -264,7 +334,14 @@ impl Config {
     pub fn effective(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for key in KEYS {
-            if key.prefix {
+            if key.prefix && key.name == keys::AUDIENCE_PREFIX {
+                out.extend(
+                    self.extra_audiences
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| (format!("{}{}", key.name, i + 2), a.clone())),
+                );
+            } else if key.prefix {
                 out.extend(
                     self.tags
                         .iter()
@@ -275,6 +352,22 @@ impl Config {
             }
         }
         out
+    }
+}
+
+/// The `N` of `audience_<N>`: 2 to [`MAX_AUDIENCES`], written in ASCII
+/// digits without a sign or leading zeros (so one audience has one key).
+fn audience_number(name: &str) -> Result<usize> {
+    let n = name
+        .parse::<usize>()
+        .ok()
+        .filter(|_| name.bytes().all(|b| b.is_ascii_digit()) && !name.starts_with('0'));
+    match n {
+        Some(n) if (2..=MAX_AUDIENCES).contains(&n) => Ok(n),
+        _ => Err(Error::config(format!(
+            "{CONFIG_KEY}: unknown key \"audience_{name}\": more audiences are written audience_2 ... audience_{MAX_AUDIENCES} \
+             (STS allows at most {MAX_AUDIENCES} audiences per token; `audience` is the first).",
+        ))),
     }
 }
 
@@ -721,6 +814,46 @@ mod tests {
     }
 
     #[test]
+    fn more_audiences_are_numbered_keys() {
+        let c = ok("region=r,audience=kafka,audience_3=c,audience_2=rest\\,proxy");
+        assert_eq!(c.audiences().collect::<Vec<_>>(), ["kafka", "rest,proxy", "c"]);
+        // Written back in order, escapes included, and read back equal.
+        let again = ok(&config_string(c.effective()));
+        assert_eq!(again, c);
+        assert!(config_string(c.effective()).contains("audience_2=rest\\,proxy,audience_3=c"));
+        let c = ok(&format!("region=r,audience=a1{}", (2..=10).map(|n| format!(",audience_{n}=a{n}")).collect::<String>()));
+        assert_eq!(c.audiences().count(), MAX_AUDIENCES);
+        for (bad, says) in [
+            ("audience_11=x", "audience_2 ... audience_10"),
+            ("audience_1=x", "audience_2 ... audience_10"),
+            ("audience_02=x", "audience_2 ... audience_10"),
+            ("audience_x=x", "audience_2 ... audience_10"),
+            ("audience_=x", "audience_2 ... audience_10"),
+            ("audience_2=", "'audience_2' must not be empty"),
+            ("audience_2=a", "given twice"),
+            ("audience_2=b,audience_3=b", "given twice"),
+        ] {
+            let e = err(&format!("region=r,audience=a,{bad}"));
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let long = "x".repeat(MAX_AUDIENCE_LEN + 1);
+        let e = err(&format!("region=r,audience=a,audience_2={long}"));
+        assert!(e.contains("'audience_2' must be 1 to 1000 characters"), "{e}");
+        // One audience is still the plain string Confluent's grammar reads.
+        assert!(ok("region=r,audience=a").extra_audiences.is_empty());
+    }
+
+    #[test]
+    fn subject_mode_values() {
+        assert_eq!(ok("region=r,audience=a").subject_mode, SubjectMode::Caller);
+        let c = ok("region=r,audience=a,subject_mode=Origin_Identity");
+        assert_eq!(c.subject_mode, SubjectMode::OriginIdentity);
+        assert_eq!(c.subject_mode.sts_value(), "OriginIdentity");
+        let e = err("region=r,audience=a,subject_mode=origin");
+        assert!(e.contains("'subject_mode' must be caller or origin_identity"), "{e}");
+    }
+
+    #[test]
     fn effective_follows_the_table_order() {
         let c = ok("tag_b=2,tag_a=1,sts_endpoint=http://127.0.0.1:1,region=r,audience=a");
         let keys: Vec<String> = c.effective().into_iter().map(|(k, _)| k).collect();
@@ -736,6 +869,7 @@ mod tests {
                 "tag_a",
                 "tag_b",
                 "principal_claim",
+                "subject_mode",
                 "mint_timeout_seconds",
                 "allow_insecure_http"
             ]

@@ -52,6 +52,29 @@ pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'
     }
 }
 
+/// The claim `name` used as the principal: a top-level string claim, or,
+/// for a namespaced name such as `https://sts.amazonaws.com/principal_id`
+/// that is not a top-level claim, the member after the last `/` inside
+/// the namespace claim before it (STS puts `principal_id` in the object
+/// claim `https://sts.amazonaws.com/`).
+pub fn principal_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'a str> {
+    if claims.contains_key(name) {
+        return string_claim(claims, name);
+    }
+    let nested = name
+        .rfind('/')
+        .filter(|_| name.contains("://"))
+        .and_then(|cut| {
+            let (namespace, member) = name.split_at(cut + 1);
+            claims.get(namespace)?.as_object()?.get(member)?.as_str()
+        })
+        .filter(|s| !s.is_empty());
+    match nested {
+        Some(s) => Ok(s),
+        None => string_claim(claims, name),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +96,27 @@ mod tests {
         assert_eq!(string_claim(&c, "sub").unwrap(), "arn:aws:iam::1:user/u");
         assert_eq!(c["exp"], 10);
         assert!(string_claim(&c, "email").is_err());
+    }
+
+    #[test]
+    fn principal_claim_reads_namespaced_aws_claims() {
+        let token = jwt(&serde_json::json!({
+            "sub": "workload-7",
+            "https://sts.amazonaws.com/": {"principal_id": "arn:aws:iam::1:role/r"},
+            "https://example.com/x": "top",
+        }));
+        let c = decode_claims(&token).unwrap();
+        assert_eq!(principal_claim(&c, "sub").unwrap(), "workload-7");
+        assert_eq!(
+            principal_claim(&c, "https://sts.amazonaws.com/principal_id").unwrap(),
+            "arn:aws:iam::1:role/r"
+        );
+        // A top-level claim of that exact name wins.
+        assert_eq!(principal_claim(&c, "https://example.com/x").unwrap(), "top");
+        for missing in ["https://sts.amazonaws.com/nope", "https://other.example/principal_id", "a/b"] {
+            let e = principal_claim(&c, missing).unwrap_err();
+            assert!(e.message().contains(missing), "{e}");
+        }
     }
 
     #[test]

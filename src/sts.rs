@@ -866,8 +866,8 @@ where
                 (
                     format!(
                         "the IAM principal is not allowed to mint this token: grant it `sts:GetWebIdentityToken` \
-                         with the condition `sts:IdentityTokenAudience` = {:?}{}{}",
-                        cfg.audience,
+                         with the condition `sts:IdentityTokenAudience` = {}{}{}",
+                        cfg.audiences().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" and "),
                         format_args!(", `sts:DurationSeconds` >= {}", cfg.duration_seconds),
                         if cfg.tags.is_empty() { "" } else { ", and `sts:TagGetWebIdentityToken` for the tags" }
                     ),
@@ -888,6 +888,19 @@ where
                 || code_is(c, "ServiceUnavailable")
             {
                 (format!("STS had a server error (HTTP {status})"), true)
+            } else if cfg.subject_mode == SubjectMode::OriginIdentity
+                && status < 500
+                && aws_message.to_ascii_lowercase().contains("origin")
+            {
+                (
+                    "subject_mode=origin_identity needs a session that acts on behalf of someone: \
+                     STS found no origin identity context (aws:OriginIdentity/Subject) on the calling session. \
+                     Use credentials of a session created with origin identity context (for example a role \
+                     assumed through AssumeRoleWithWebIdentity from an identity provider that maps a subject), \
+                     or remove subject_mode (default caller: the token's sub is the caller's ARN)."
+                        .to_string(),
+                    false,
+                )
             } else if code_is(c, "SessionDurationEscalation") {
                 (
                     "the token would outlive the credentials that sign for it".to_string(),

@@ -6,7 +6,7 @@
 //!
 //! [`Config::effective`]: super::Config::effective
 
-use super::{AwsDebug, Config, SigningAlgorithm, MAX_AUDIENCE_LEN};
+use super::{AwsDebug, Config, SigningAlgorithm, SubjectMode, MAX_AUDIENCE_LEN};
 use super::{MAX_DURATION_SECONDS, MIN_DURATION_SECONDS};
 use super::{MAX_MINT_TIMEOUT_SECONDS, MIN_MINT_TIMEOUT_SECONDS};
 
@@ -63,6 +63,9 @@ pub struct Key {
     pub name: &'static str,
     /// Whether `name` is a prefix (`tag_<name>=value`).
     pub prefix: bool,
+    /// What docs and messages write after a prefix key's `name`:
+    /// `<name>` (`tag_<name>`), `<N>` (`audience_<N>`).
+    pub placeholder: &'static str,
     /// Our own key (`true`) or one of Confluent's AWS grammar (`false`).
     pub ours: bool,
     /// Whether the key must be given.
@@ -92,7 +95,7 @@ impl Key {
     /// prefix key, else `name`.
     pub fn display_name(&self) -> String {
         if self.prefix {
-            format!("{}<name>", self.name)
+            format!("{}{}", self.name, self.placeholder)
         } else {
             self.name.to_string()
         }
@@ -110,10 +113,14 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// The prefix key of the audiences after the first (`audience_2`, ...).
+pub(crate) const AUDIENCE_PREFIX: &str = "audience_";
+
 /// The table itself (a template for the common fields).
 const BASE: Key = Key {
     name: "",
     prefix: false,
+    placeholder: "<name>",
     ours: false,
     required: false,
     default: None,
@@ -250,10 +257,37 @@ pub static KEYS: &[Key] = &[
         name: "principal_claim",
         ours: true,
         default: Some("sub"),
-        allowed: "a JWT claim name such as sub",
-        doc: "JWT claim used as the Kafka principal (the broker's sasl.oauthbearer.sub.claim.name)",
+        allowed: "a JWT claim name such as sub, or a namespaced AWS claim such as https://sts.amazonaws.com/principal_id",
+        doc: "JWT claim used as the Kafka principal (the broker's sasl.oauthbearer.sub.claim.name); \
+              `https://sts.amazonaws.com/<name>` reads `<name>` inside STS's namespace claim",
         set: |c, v| c.principal_claim = v,
         get: |c| Some(c.principal_claim.clone()),
+        ..BASE
+    },
+    Key {
+        name: AUDIENCE_PREFIX,
+        prefix: true,
+        ours: true,
+        rule: Rule::Chars { min: 1, max: MAX_AUDIENCE_LEN },
+        allowed: "N from 2 to 10 (`audience_2` ... `audience_10`), each value 1 to 1000 characters",
+        doc: "more audiences for the same token (`aud` becomes a list; STS takes 1 to 10): \
+              `audience=kafka,audience_2=restproxy`. Ours: Confluent's grammar has one `audience`",
+        placeholder: "<N>",
+        // Prefix keys are stored by the parser into `Config::extra_audiences`.
+        ..BASE
+    },
+    Key {
+        name: "subject_mode",
+        ours: true,
+        default: Some("caller"),
+        rule: Rule::OneOf { values: &["caller", "origin_identity"], ignore_case: true },
+        allowed: "caller or origin_identity",
+        doc: "`origin_identity`: the token's `sub` is the user or workload the session acts for (STS `SubjectMode=OriginIdentity`; \
+              the caller's ARN moves to `https://sts.amazonaws.com/principal_id`), so the broker authorizes that subject",
+        set: |c, v| {
+            c.subject_mode = if v == "origin_identity" { SubjectMode::OriginIdentity } else { SubjectMode::Caller }
+        },
+        get: |c| Some(c.subject_mode.as_str().to_string()),
         ..BASE
     },
     Key {
