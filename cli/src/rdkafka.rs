@@ -1,0 +1,1 @@
+//! librdkafka at run time.
