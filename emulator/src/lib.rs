@@ -26,12 +26,20 @@ mod identities;
 mod jwt;
 mod server;
 mod sigv4;
+mod sources;
 mod state;
 mod sts;
 mod xml;
 
-pub use identities::{identity_variables, User, ACCOUNT_ID, NO_ACL_USER, USER, USERS};
+pub use identities::{
+    identity_variables, Role, User, ACCOUNT_ID, ECS_TASK_ROLE, INSTANCE_ROLE, IRSA_ROLE,
+    NO_ACL_USER, POD_IDENTITY_ROLE, ROLES, SSO_ROLE, USER, USERS,
+};
 pub use jwt::{EC_KID, RSA_KID};
+pub use sources::{
+    IssuedToken, Source, SourceFault, SourceStats, DEFAULT_CREDENTIAL_SECONDS, OIDC_ISSUER,
+    WEB_IDENTITY_AUDIENCE,
+};
 pub use state::{Fault, FaultMode, LastRequest, Policy, SessionCredentials, Stats};
 
 /// The STS endpoint's request parsing, for the fuzz targets in `fuzz/`
@@ -128,6 +136,7 @@ impl Emulator {
         let (stop, _) = tokio::sync::watch::channel(false);
         let server = Arc::new(Server {
             state: state::State::new(options.policy),
+            sources: sources::SourceState::new(),
             keys: jwt::Keys::shared(),
             base_url: url.clone(),
             issuer: issuer.clone(),
@@ -256,6 +265,65 @@ impl RunningEmulator {
         self.server
             .state
             .issue_session(principal, principal, &user_id, seconds)
+    }
+
+    /// Makes `source` fail (IMDS down, the container endpoint answering
+    /// 500, the web identity or SSO token refused as expired) until
+    /// replaced; `SourceFault::None` clears it. Not cleared by
+    /// [`reset`](Self::reset): see [`reset_sources`](Self::reset_sources).
+    pub fn set_source_fault(&self, source: Source, fault: SourceFault) {
+        self.server.sources.set_fault(source, fault);
+    }
+
+    /// Lifetime of the credentials every source hands out from now on
+    /// (IMDS, container endpoints, SSO, and `AssumeRoleWithWebIdentity`
+    /// without `DurationSeconds`); default
+    /// [`DEFAULT_CREDENTIAL_SECONDS`]. IMDS and the container endpoints
+    /// rotate their credentials when less than half of it is left.
+    pub fn set_source_credential_lifetime(&self, lifetime: Duration) {
+        let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+        self.server.sources.set_credential_seconds(secs);
+    }
+
+    /// The sources' faults, credential lifetime and counters back to
+    /// their start-up values (`POST /_emulator/sources {"reset": true}`).
+    pub fn reset_sources(&self) {
+        self.server.sources.reset();
+    }
+
+    /// What the sources did: requests per endpoint, escalations refused,
+    /// tokens signed by session credentials with both expiries.
+    pub fn source_stats(&self) -> SourceStats {
+        self.server.sources.stats()
+    }
+
+    /// A web identity token for `AWS_WEB_IDENTITY_TOKEN_FILE`, as an EKS
+    /// cluster's OIDC issuer ([`OIDC_ISSUER`]) signs it for service account
+    /// `subject` (`system:serviceaccount:<ns>:<name>`), audience
+    /// [`WEB_IDENTITY_AUDIENCE`], expiring `valid_for_seconds` from now
+    /// (zero or less: already expired).
+    pub fn web_identity_token(&self, subject: &str, valid_for_seconds: i64) -> String {
+        let claims = sources::SourceState::web_identity_claims(
+            subject,
+            WEB_IDENTITY_AUDIENCE,
+            clock::now(),
+            valid_for_seconds,
+        );
+        self.server.keys.sign(jwt::Algorithm::Rs256, &claims)
+    }
+
+    /// The `Authorization` value EKS Pod Identity's endpoint
+    /// (`/_emulator/pod-identity/<role>`) requires: the content of
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+    pub fn container_authorization_token(&self) -> String {
+        self.server.sources.container_token.clone()
+    }
+
+    /// An SSO access token (as `aws sso login` caches it) that
+    /// `GetRoleCredentials` accepts for `valid_for`.
+    pub fn sso_access_token(&self, valid_for: Duration) -> String {
+        let secs = i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX);
+        self.server.sources.issue_sso_token(secs)
     }
 
     /// True until it has stopped (by `shutdown`, drop or `POST /_emulator/shutdown`).

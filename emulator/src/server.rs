@@ -4,6 +4,7 @@
 use crate::clock;
 use crate::jwt::Keys;
 use crate::sigv4;
+use crate::sources::{self, Answer, IssuedToken, Source, SourceFault, SourceState};
 use crate::state::{Fault, FaultMode, State};
 use crate::sts::{self, Caller, Issuer, Params};
 use crate::xml::{self, StsError};
@@ -36,6 +37,8 @@ type HttpResponse = Response<Full<Bytes>>;
 /// One emulator's server: its state, keys and addresses.
 pub(crate) struct Server {
     pub state: State,
+    /// The credential sources (IMDS, container endpoints, SSO, web identity).
+    pub sources: SourceState,
     pub keys: Arc<Keys>,
     pub base_url: String,
     pub issuer: String,
@@ -148,10 +151,70 @@ impl Server {
                 json_response(200, &json!({ "shutdown": true }))
             }
             ("GET", "/_emulator/session") => self.session(query),
+            ("GET", "/_emulator/sources") => json_response(200, &self.sources_view()),
+            ("POST", "/_emulator/sources") => {
+                let update = serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string());
+                match update.and_then(|u| self.sources.apply_json(&u)) {
+                    Ok(()) => json_response(200, &self.sources_view()),
+                    Err(e) => json_error(400, format!("bad sources update: {e}")),
+                }
+            }
+            ("GET", "/_emulator/web-identity-token") => self.web_identity_token(query),
+            ("GET", "/_emulator/sso-token") => {
+                let seconds = Params::parse(query, None)
+                    .get("seconds")
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .unwrap_or(3600);
+                respond(200, "text/plain", self.sources.issue_sso_token(seconds))
+            }
+            (_, path) if path.starts_with("/latest/") => {
+                let answer = self.sources.imds(&self.state, method, path, &parts.headers);
+                return source_answer(answer);
+            }
+            ("GET", path)
+                if path.starts_with("/_emulator/pod-identity/")
+                    || path.starts_with("/_emulator/ecs/") =>
+            {
+                return source_answer(self.sources.container(&self.state, path, &parts.headers));
+            }
+            ("GET", "/federation/credentials") => {
+                return source_answer(self.sources.sso(&self.state, query, &parts.headers));
+            }
             (_, "/") => return self.sts(&parts, &body).await,
             _ => json_error(404, format!("no route for {method} {}", parts.uri.path())),
         };
         Ok(resp)
+    }
+
+    /// `GET /_emulator/sources`: the sources' counters, settings and what
+    /// a test needs to reach them (the Pod Identity `Authorization` value,
+    /// the OIDC issuer, the instance role).
+    fn sources_view(&self) -> Value {
+        let mut view = json!(self.sources.stats());
+        view["container_authorization_token"] = json!(self.sources.container_token);
+        view["oidc_issuer"] = json!(sources::OIDC_ISSUER);
+        view["instance_role"] = json!(crate::identities::INSTANCE_ROLE.name);
+        view
+    }
+
+    /// `GET /_emulator/web-identity-token?sub=S&seconds=N[&aud=A]`: a web
+    /// identity token as the stand-in EKS OIDC issuer signs it (text);
+    /// `seconds` <= 0 gives an already expired one.
+    fn web_identity_token(&self, query: &str) -> HttpResponse {
+        let params = Params::parse(query, None);
+        let subject = params
+            .get("sub")
+            .unwrap_or("system:serviceaccount:default:kafka-client");
+        let Some(seconds) = params.get("seconds").unwrap_or("3600").parse::<i64>().ok() else {
+            return json_error(400, "seconds must be an integer");
+        };
+        let audience = params.get("aud").unwrap_or(sources::WEB_IDENTITY_AUDIENCE);
+        let claims = SourceState::web_identity_claims(subject, audience, clock::now(), seconds);
+        respond(
+            200,
+            "text/plain",
+            self.keys.sign(crate::jwt::Algorithm::Rs256, &claims),
+        )
     }
 
     fn discovery(&self) -> Value {
@@ -213,6 +276,26 @@ impl Server {
             self.state.count_request(&action);
         }
         let mut absurd_exp = false;
+        if action == "AssumeRoleWithWebIdentity" {
+            let injected = match self.sources.enter(Source::WebIdentity, &action) {
+                SourceFault::None => None,
+                SourceFault::Down => return Err(DropConnection),
+                SourceFault::ServerError => Some(StsError::new(
+                    500,
+                    "InternalFailure",
+                    "The request processing has failed because of an unknown error, exception or failure.",
+                )),
+                SourceFault::ExpiredToken => Some(StsError::new(
+                    400,
+                    "ExpiredTokenException",
+                    "Token expired: the web identity token is expired (fault)",
+                )),
+            };
+            if let Some(e) = injected {
+                self.log(&action, &format!("{e} (fault)"));
+                return Ok(xml_response(e.status, e.to_xml(&request_id), &request_id));
+            }
+        }
         if action == "GetWebIdentityToken" {
             self.state
                 .record_last_request(params.last_request(&parts.headers));
@@ -297,6 +380,18 @@ impl Server {
             ));
         }
         let now = self.state.now();
+        if action == "AssumeRoleWithWebIdentity" {
+            // Unsigned: the web identity token is the authentication.
+            let result = sts::assume_role_with_web_identity(
+                &self.state,
+                &self.keys,
+                params,
+                self.sources.credential_seconds(),
+                now,
+            )?;
+            let role = params.get("RoleArn").unwrap_or("").to_string();
+            return Ok((result, role));
+        }
         let caller: Caller = sts::authenticate(&self.state, req, now)?;
         let result = match action {
             "GetWebIdentityToken" => {
@@ -306,8 +401,14 @@ impl Server {
                     policy: self.state.policy(),
                     absurd_exp,
                 };
-                let result = sts::get_web_identity_token(&issuer, &caller, params, now)?;
+                let result = sts::get_web_identity_token(&issuer, &caller, params, now)
+                    .inspect_err(|e| {
+                        if e.code == "SessionDurationEscalationException" {
+                            self.sources.count_escalation();
+                        }
+                    })?;
                 self.state.count_token();
+                self.record_issued(&caller, &result);
                 result
             }
             "GetCallerIdentity" => sts::get_caller_identity(&caller),
@@ -316,9 +417,35 @@ impl Server {
         Ok((result, caller.identity.principal))
     }
 
+    /// Remembers a token signed by session credentials with both expiries.
+    fn record_issued(&self, caller: &Caller, result: &[xml::Node]) {
+        let Some((_, credentials_expire)) = caller.identity.session else {
+            return;
+        };
+        let exp = result.iter().find_map(|n| match n {
+            xml::Node::Text("Expiration", v) => sources::parse_iso8601(v),
+            _ => None,
+        });
+        if let Some(exp) = exp {
+            self.sources.record_issued(IssuedToken {
+                principal: caller.identity.principal.clone(),
+                access_key_id: caller.access_key_id.clone(),
+                exp,
+                credentials_expire,
+            });
+        }
+    }
+
     fn log(&self, action: &str, outcome: &str) {
         if self.log_requests {
             eprintln!("kafka-iam-oauth-emulator: {action}: {outcome}");
         }
     }
+}
+
+/// A source endpoint's answer as an HTTP response (`None`: the fault
+/// `down` closes the connection).
+fn source_answer(answer: Answer) -> Result<HttpResponse, DropConnection> {
+    let (status, content_type, body) = answer.ok_or(DropConnection)?;
+    Ok(respond(status, content_type, body))
 }

@@ -13,7 +13,12 @@ use std::collections::BTreeMap;
 /// The only API version STS has.
 pub const VERSION: &str = "2011-06-15";
 /// Actions this emulator implements.
-pub const ACTIONS: [&str; 3] = ["GetWebIdentityToken", "GetCallerIdentity", "AssumeRole"];
+pub const ACTIONS: [&str; 4] = [
+    "GetWebIdentityToken",
+    "GetCallerIdentity",
+    "AssumeRole",
+    "AssumeRoleWithWebIdentity",
+];
 
 /// AWS Query parameters of one request (query string and form body).
 pub(crate) struct Params(Vec<(String, String)>);
@@ -133,6 +138,8 @@ pub(crate) struct Caller {
     pub identity: Identity,
     /// Region of the SigV4 credential scope.
     pub region: String,
+    /// The access key id that signed (not a secret).
+    pub access_key_id: String,
 }
 
 /// Checks the SigV4 signature and, for session keys, the session token.
@@ -180,6 +187,7 @@ pub(crate) fn authenticate(
     Ok(Caller {
         identity,
         region: auth.region,
+        access_key_id: auth.access_key_id,
     })
 }
 
@@ -428,6 +436,112 @@ pub(crate) fn assume_role(
                 Node::Text("AssumedRoleId", assumed_id),
                 Node::Text("Arn", assumed_arn),
             ],
+        ),
+    ])
+}
+
+/// `AssumeRoleWithWebIdentity` (unsigned: the web identity token is the
+/// authentication): the token must be signed by the emulator's keys as
+/// the OIDC issuer [`crate::sources::OIDC_ISSUER`] (the only OIDC provider
+/// in its account), name `sts.amazonaws.com` in `aud` and not be expired;
+/// the session lives `DurationSeconds` (900 to 43200) or, without it, the
+/// sources' credential lifetime. Its tokens' `sub` is the role ARN.
+pub(crate) fn assume_role_with_web_identity(
+    state: &State,
+    keys: &Keys,
+    params: &Params,
+    default_seconds: i64,
+    now: i64,
+) -> Result<Vec<Node>, StsError> {
+    use crate::sources::{OIDC_ISSUER, WEB_IDENTITY_AUDIENCE};
+    let role_arn = required(params, "RoleArn", "roleArn")?;
+    let session_name = required(params, "RoleSessionName", "roleSessionName")?;
+    let jwt = required(params, "WebIdentityToken", "webIdentityToken")?;
+    let duration = integer(params, "DurationSeconds", "durationSeconds")?;
+    if !(2..=64).contains(&session_name.len()) || !name_chars_ok(session_name, "") {
+        return Err(invalid_value(
+            session_name,
+            "roleSessionName",
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    if let Some(d) = duration.filter(|d| !(900..=43_200).contains(d)) {
+        return Err(invalid_value(
+            &d.to_string(),
+            "durationSeconds",
+            "Member must have value between 900 and 43200",
+        ));
+    }
+    let invalid = |m: String| StsError::new(400, "InvalidIdentityToken", m);
+    let claims = keys.verify(jwt).map_err(|m| invalid(m.to_string()))?;
+    let iss = claims["iss"].as_str().unwrap_or("");
+    if iss != OIDC_ISSUER {
+        let host = iss.strip_prefix("https://").unwrap_or(iss);
+        return Err(invalid(format!(
+            "No OpenIDConnect provider found in your account for https://{host}"
+        )));
+    }
+    let audiences: Vec<&str> = match &claims["aud"] {
+        Value::String(a) => vec![a.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !audiences.contains(&WEB_IDENTITY_AUDIENCE) {
+        return Err(invalid("Incorrect token audience".to_string()));
+    }
+    let exp = claims["exp"].as_i64().unwrap_or(0);
+    if exp <= now {
+        return Err(StsError::new(
+            400,
+            "ExpiredTokenException",
+            format!(
+                "Token expired: current date/time {} must be before the expiration date/time {}",
+                clock::iso8601(now),
+                clock::iso8601(exp)
+            ),
+        ));
+    }
+    let role_name = role_arn
+        .strip_prefix(&format!("arn:aws:iam::{ACCOUNT_ID}:role/"))
+        .and_then(|path| path.rsplit('/').next())
+        .filter(|name| !name.is_empty() && name_chars_ok(name, ""));
+    if role_name.is_none() {
+        return Err(StsError::access_denied(
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        ));
+    }
+    let subject = claims["sub"].as_str().unwrap_or("").to_string();
+    let creds = crate::sources::issue_role_session(
+        state,
+        role_arn,
+        session_name,
+        duration.unwrap_or(default_seconds),
+    );
+    let assumed = state
+        .identity(&creds.access_key_id)
+        .expect("the session just issued");
+    Ok(vec![
+        Node::Text("SubjectFromWebIdentityToken", subject),
+        Node::Text("Audience", WEB_IDENTITY_AUDIENCE.to_string()),
+        Node::Parent(
+            "AssumedRoleUser",
+            vec![
+                Node::Text("AssumedRoleId", assumed.user_id),
+                Node::Text("Arn", assumed.caller_arn),
+            ],
+        ),
+        Node::Parent(
+            "Credentials",
+            vec![
+                Node::Text("AccessKeyId", creds.access_key_id),
+                Node::Text("SecretAccessKey", creds.secret_access_key),
+                Node::Text("SessionToken", creds.session_token),
+                Node::Text("Expiration", clock::iso8601(creds.expires_at)),
+            ],
+        ),
+        Node::Text(
+            "Provider",
+            OIDC_ISSUER.trim_start_matches("https://").to_string(),
         ),
     ])
 }
