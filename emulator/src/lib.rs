@@ -255,6 +255,20 @@ impl RunningEmulator {
     /// Issues session credentials for `principal` (the `sub` of the tokens
     /// they mint), valid for `valid_for` — what `/_emulator/session` does.
     pub fn session_credentials(&self, principal: &str, valid_for: Duration) -> SessionCredentials {
+        self.session_credentials_with_origin(principal, None, valid_for)
+    }
+
+    /// [`RunningEmulator::session_credentials`] for a session acting for
+    /// `origin_subject` (its `aws:OriginIdentity/Subject`): with
+    /// `SubjectMode=OriginIdentity` its tokens' `sub` is that subject, and
+    /// `https://sts.amazonaws.com/`'s `principal_id` stays `principal`.
+    /// What `/_emulator/session?origin_subject=...` does.
+    pub fn session_credentials_with_origin(
+        &self,
+        principal: &str,
+        origin_subject: Option<&str>,
+        valid_for: Duration,
+    ) -> SessionCredentials {
         let prefix = if principal.contains(":role/") {
             "AROA"
         } else {
@@ -262,9 +276,13 @@ impl RunningEmulator {
         };
         let user_id = state::unique_id(prefix, principal);
         let seconds = valid_for.as_secs().max(1) as i64;
-        self.server
-            .state
-            .issue_session(principal, principal, &user_id, seconds)
+        self.server.state.issue_session_with_origin(
+            principal,
+            principal,
+            &user_id,
+            seconds,
+            origin_subject,
+        )
     }
 
     /// Makes `source` fail (IMDS down, the container endpoint answering

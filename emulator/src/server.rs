@@ -228,8 +228,10 @@ impl Server {
         })
     }
 
-    /// `GET /_emulator/session?principal=ARN&seconds=N`: session keys in the
-    /// `credential_process` JSON shape.
+    /// `GET /_emulator/session?principal=ARN&seconds=N[&origin_subject=S]`:
+    /// session keys in the `credential_process` JSON shape; with
+    /// `origin_subject` the session has origin identity context (for
+    /// `SubjectMode=OriginIdentity`).
     fn session(&self, query: &str) -> HttpResponse {
         let params = Params::parse(query, None);
         let Some(principal) = params.get("principal").filter(|p| !p.is_empty()) else {
@@ -246,9 +248,13 @@ impl Server {
             "AIDA"
         };
         let user_id = crate::state::unique_id(prefix, principal);
+        let origin = match params.get("origin_subject") {
+            Some("") => return json_error(400, "origin_subject must not be empty"),
+            other => other,
+        };
         let creds = self
             .state
-            .issue_session(principal, principal, &user_id, seconds);
+            .issue_session_with_origin(principal, principal, &user_id, seconds, origin);
         json_response(
             200,
             &json!({

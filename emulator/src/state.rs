@@ -243,6 +243,12 @@ pub(crate) struct Identity {
     pub user_id: String,
     /// `Some((session token, expiry))` for session credentials.
     pub session: Option<(String, i64)>,
+    /// The session's `aws:OriginIdentity/Subject`: who it acts for. Set by
+    /// the test switch `origin_subject` (`/_emulator/session`,
+    /// `session_credentials_with_origin`) and kept by `AssumeRole` from
+    /// such a session; `GetWebIdentityToken` with
+    /// `SubjectMode=OriginIdentity` puts it in `sub`.
+    pub origin_subject: Option<String>,
 }
 
 /// Random characters from `alphabet`.
@@ -294,6 +300,7 @@ impl State {
                     caller_arn: user.arn.to_string(),
                     user_id: unique_id("AIDA", user.arn),
                     session: None,
+                    origin_subject: None,
                 };
                 (user.access_key_id.to_string(), identity)
             })
@@ -415,6 +422,19 @@ impl State {
         user_id: &str,
         seconds: i64,
     ) -> SessionCredentials {
+        self.issue_session_with_origin(principal, caller_arn, user_id, seconds, None)
+    }
+
+    /// [`State::issue_session`] for a session acting for `origin_subject`
+    /// (its `aws:OriginIdentity/Subject`), if any.
+    pub fn issue_session_with_origin(
+        &self,
+        principal: &str,
+        caller_arn: &str,
+        user_id: &str,
+        seconds: i64,
+        origin_subject: Option<&str>,
+    ) -> SessionCredentials {
         let creds = SessionCredentials {
             access_key_id: format!("ASIA{}", random_string(UPPER, 16)),
             secret_access_key: random_string(BASE64, 40),
@@ -427,6 +447,7 @@ impl State {
             caller_arn: caller_arn.to_string(),
             user_id: user_id.to_string(),
             session: Some((creds.session_token.clone(), creds.expires_at)),
+            origin_subject: origin_subject.map(String::from),
         };
         self.lock()
             .identities

@@ -322,6 +322,24 @@ pub(crate) fn get_web_identity_token(
         }
     }
     let principal = &caller.identity.principal;
+    // SubjectMode (absent = Caller): whose identity `sub` names.
+    let subject = match params.get("SubjectMode") {
+        None | Some("Caller") => principal,
+        Some("OriginIdentity") => caller.identity.origin_subject.as_ref().ok_or_else(|| {
+            StsError::validation(format!(
+                "SubjectMode OriginIdentity requires origin identity context \
+                 (aws:OriginIdentity/Subject), and the calling session of {} has none.",
+                caller.identity.caller_arn
+            ))
+        })?,
+        Some(other) => {
+            return Err(invalid_value(
+                other,
+                "subjectMode",
+                "Member must satisfy enum value set: [Caller, OriginIdentity]",
+            ))
+        }
+    };
     let mut aws = Map::new();
     aws.insert("aws_account".into(), json!(ACCOUNT_ID));
     aws.insert("source_region".into(), json!(caller.region));
@@ -335,7 +353,7 @@ pub(crate) fn get_web_identity_token(
     };
     let claims = json!({
         "iss": issuer.issuer,
-        "sub": principal,
+        "sub": subject,
         "aud": aud,
         "iat": now,
         "exp": if issuer.absurd_exp { json!(1e300) } else { json!(exp) },
@@ -419,7 +437,14 @@ pub(crate) fn assume_role(
     };
     let assumed_arn = format!("arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name}/{session_name}");
     let assumed_id = format!("{}:{session_name}", unique_id("AROA", role_arn));
-    let creds = state.issue_session(role_arn, &assumed_arn, &assumed_id, duration);
+    // Role chaining keeps the origin identity context of the caller's session.
+    let creds = state.issue_session_with_origin(
+        role_arn,
+        &assumed_arn,
+        &assumed_id,
+        duration,
+        caller.identity.origin_subject.as_deref(),
+    );
     Ok(vec![
         Node::Parent(
             "Credentials",
