@@ -38,7 +38,15 @@ KIO_A := libkafka_iam_oauth.a
 KIO_PC := kafka_iam_oauth.pc
 KIO_HEADERS := $(notdir $(wildcard include/*.h))
 INSTALL_CARGO_FLAGS := $(if $(filter release,$(INSTALL_PROFILE)),--release,)
+# INSTALL_FROM=DIR on the command line installs libraries already built
+# there (make dist: a cross-built target's) and builds nothing.
 INSTALL_FROM := $(CARGO_TARGET_DIR)/$(if $(filter release,$(INSTALL_PROFILE)),release,debug)
+INSTALL_BUILD := $(if $(filter command line,$(origin INSTALL_FROM)),,install-lib)
+# The strip that reads the libraries' architecture (make dist passes the cross one).
+STRIP ?= strip
+# What static linking needs when it is not the .pc.in's (Linux glibc):
+# make dist gives rustc's native-static-libs of each target.
+PC_LIBS_PRIVATE ?=
 INSTALL_D_LIB := $(DESTDIR)$(INSTALL_LIBDIR)
 INSTALL_D_INC := $(DESTDIR)$(INSTALL_INCLUDEDIR)
 INSTALL_D_PC := $(DESTDIR)$(INSTALL_PKGCONFIGDIR)
@@ -49,7 +57,7 @@ install-lib:
 
 # install -C leaves a file that is already the same alone (no new inode for
 # a library a running program has mapped, no copy for a repeated install).
-install: install-lib
+install: $(INSTALL_BUILD)
 	@[ -n "$(KIO_SOVERSION)" ] || { echo "install: no version found in Cargo.toml" >&2; exit 1; }
 	install -d "$(INSTALL_D_LIB)" "$(INSTALL_D_INC)" "$(INSTALL_D_PC)"
 	install -C -m 0755 "$(INSTALL_FROM)/$(KIO_SO)" "$(INSTALL_D_LIB)/$(KIO_SO_FILE)"
@@ -61,13 +69,14 @@ install: install-lib
 	sed -e "s|@PREFIX_FROM_PCDIR@|$$(realpath -m --relative-to="$(INSTALL_PKGCONFIGDIR)" "$(INSTALL_PREFIX)")|" \
 	    -e "s|@LIBDIR_FROM_PREFIX@|$$(realpath -m --relative-to="$(INSTALL_PREFIX)" "$(INSTALL_LIBDIR)")|" \
 	    -e "s|@INCLUDEDIR_FROM_PREFIX@|$$(realpath -m --relative-to="$(INSTALL_PREFIX)" "$(INSTALL_INCLUDEDIR)")|" \
-	    -e "s|@VERSION@|$(KIO_VERSION)|" capi/kafka_iam_oauth.pc.in >"$(INSTALL_D_PC)/$(KIO_PC).tmp"
+	    -e "s|@VERSION@|$(KIO_VERSION)|" $(if $(PC_LIBS_PRIVATE),-e "s|^Libs.private: .*|Libs.private: $(PC_LIBS_PRIVATE)|") \
+	    capi/kafka_iam_oauth.pc.in >"$(INSTALL_D_PC)/$(KIO_PC).tmp"
 	mv -f "$(INSTALL_D_PC)/$(KIO_PC).tmp" "$(INSTALL_D_PC)/$(KIO_PC)"
 
 # GNU's install-strip: the same files without debug info (the release
 # profile keeps line tables for the benchmarks: about 86 MB against 15 MB).
 install-strip: install
-	strip --strip-debug "$(INSTALL_D_LIB)/$(KIO_SO_FILE)" "$(INSTALL_D_LIB)/$(KIO_A)"
+	$(STRIP) --strip-debug "$(INSTALL_D_LIB)/$(KIO_SO_FILE)" "$(INSTALL_D_LIB)/$(KIO_A)"
 
 uninstall:
 	rm -f "$(INSTALL_D_LIB)/$(KIO_SO_FILE)" "$(INSTALL_D_LIB)/$(KIO_SONAME)" "$(INSTALL_D_LIB)/$(KIO_SO)" \

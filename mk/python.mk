@@ -22,12 +22,15 @@ $(PY_VENV)/.deps:
 # manylinux2014 (glibc 2.17) by linking with zig (PyPI package ziglang),
 # in its own target dir so the C dependencies built with zig cc never mix
 # with the shared target/. If that fails, the host's own tag (docs/python.md).
+# PY_MATURIN is the one wheel build command; mk/dist.mk runs it too, for
+# each release target (callers add profile, target, compatibility, -o).
 PY_ZIG_TARGET := $(ROOT)/build/zig-target
+PY_MATURIN := $(abspath $(PY_VENV))/bin/maturin build --strip --zig
 $(PY_STAMP): $(PY_VENV)/.deps $(PY_SOURCES)
 	@mkdir -p $(PY_WHEELS)
 	rm -f $(PY_WHEELS)/kafka_iam_oauth-*.whl
 	PATH="$(abspath $(PY_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(PY_ZIG_TARGET) \
-	  $(PY_VENV)/bin/maturin build --release --strip --zig --compatibility manylinux2014 -o $(PY_WHEELS) \
+	  $(PY_MATURIN) --release --compatibility manylinux2014 -o $(PY_WHEELS) \
 	  || { echo "python-wheel: manylinux2014 via zig failed; building for this host's glibc" >&2; \
 	       $(PY_VENV)/bin/maturin build --release --strip -o $(PY_WHEELS); }
 	$(PY) -m pip install -q --force-reinstall --no-deps $(PY_WHEELS)/kafka_iam_oauth-*.whl
