@@ -173,3 +173,46 @@ fn two_audiences_are_sent_as_members_and_become_an_aud_list() {
     let one = p("one-aud", "").token().unwrap();
     assert_eq!(one.claims()["aud"], json!("kafka-one-aud"));
 }
+
+/// The emulator enforces STS's limits with STS's error code, whatever the
+/// client: the SDK called directly (our config refuses these up front).
+#[test]
+fn emulator_enforces_the_audience_limits_with_validation_errors() {
+    let emu = &fixture().emu;
+    let url = emu.url().trim_end_matches('/').to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let code = |audiences: Vec<String>| {
+        let url = url.clone();
+        rt.block_on(async move {
+            let conf = aws_sdk_sts::Config::builder()
+                .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+                .region(aws_sdk_sts::config::Region::new("eu-west-1"))
+                .endpoint_url(url)
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    USER_KEY, USER_SECRET, None, None, "test",
+                ))
+                .build();
+            let mut req = aws_sdk_sts::Client::from_conf(conf)
+                .get_web_identity_token()
+                .signing_algorithm("ES384");
+            for a in audiences {
+                req = req.audience(a);
+            }
+            match req.send().await {
+                Ok(_) => "ok".to_string(),
+                Err(e) => aws_sdk_sts::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or("none")
+                    .to_string(),
+            }
+        })
+    };
+    let n = |count: usize| (1..=count).map(|i| format!("aud-{i}")).collect::<Vec<_>>();
+    assert_eq!(code(n(10)), "ok");
+    assert_eq!(code(n(11)), "ValidationError");
+    assert_eq!(code(vec![]), "ValidationError");
+    assert_eq!(code(vec!["a".repeat(1000)]), "ok");
+    assert_eq!(code(vec!["a".repeat(1001)]), "ValidationError");
+}
