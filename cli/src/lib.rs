@@ -259,7 +259,9 @@ fn parse_properties(text: &str) -> BTreeMap<String, String> {
         } else {
             line.trim_start()
         };
-        if logical.is_empty() && (piece.is_empty() || piece.starts_with('#') || piece.starts_with('!')) {
+        if logical.is_empty()
+            && (piece.is_empty() || piece.starts_with('#') || piece.starts_with('!'))
+        {
             continue;
         }
         // An odd number of trailing backslashes continues the line.

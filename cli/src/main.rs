@@ -2,5 +2,7 @@
 //! Python's console script).
 
 fn main() {
-    std::process::exit(kafka_iam_oauth_cli::main_from_args(std::env::args_os().collect()));
+    std::process::exit(kafka_iam_oauth_cli::main_from_args(
+        std::env::args_os().collect(),
+    ));
 }

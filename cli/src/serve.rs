@@ -82,13 +82,21 @@ pub(crate) fn run(out: &Output, settings: &Settings, args: &ServeArgs) -> CliRes
             Err(e) => {
                 state.failed(&e);
                 if args.once {
-                    out.error(EXIT_FAILED, crate::error_kind_name(e.kind()), e.message(), e.aws_code());
+                    out.error(
+                        EXIT_FAILED,
+                        crate::error_kind_name(e.kind()),
+                        e.message(),
+                        e.aws_code(),
+                    );
                     break EXIT_FAILED;
                 }
             }
         }
         if let Some(sig) = signals.wait(POLL) {
-            log(&format!("stopping on {sig}; {} is left as it is", path.display()));
+            log(&format!(
+                "stopping on {sig}; {} is left as it is",
+                path.display()
+            ));
             break EXIT_OK;
         }
     };
@@ -221,16 +229,18 @@ fn lock(dir: &Path, name: &str, path: &Path) -> Result<File, Failure> {
         let err = std::io::Error::last_os_error();
         let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
         let holder = holder.trim();
-        return Err(Failure::usage(if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            format!(
+        return Err(Failure::usage(
+            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                format!(
                 "another kafka-iam-oauth serve{} already keeps {} (lock {}); refusing to run a second one on the same file",
                 if holder.is_empty() { String::new() } else { format!(" (pid {holder})") },
                 path.display(),
                 lock_path.display()
             )
-        } else {
-            format!("cannot lock {}: {err}", lock_path.display())
-        }));
+            } else {
+                format!("cannot lock {}: {err}", lock_path.display())
+            },
+        ));
     }
     let mut f = &file;
     let _ = f.set_len(0);

@@ -40,7 +40,10 @@ pub(crate) fn principal_id(claims: &Map<String, Value>) -> Option<String> {
 
 /// `sub`, and `principal_id` when it differs, as JSON fields and a line.
 fn subject_fields(claims: &Map<String, Value>) -> (Value, Value, Option<String>) {
-    let sub = claims.get("sub").and_then(Value::as_str).map(str::to_string);
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let pid = principal_id(claims).filter(|p| Some(p) != sub.as_ref());
     let line = pid
         .as_ref()
@@ -71,7 +74,10 @@ pub(crate) fn whoami(out: &Output, settings: &Settings) -> CliResult {
         .as_ref()
         .filter(|p| **p != caller)
         .map(|p| principal_warning(&caller, p));
-    let claims = token.as_ref().map(|t| t.claims().clone()).unwrap_or_default();
+    let claims = token
+        .as_ref()
+        .map(|t| t.claims().clone())
+        .unwrap_or_default();
     let (sub, pid, pid_line) = subject_fields(&claims);
     out.json(&json!({
         "ok": true,
@@ -103,7 +109,10 @@ pub(crate) fn whoami(out: &Output, settings: &Settings) -> CliResult {
     out.line(&format!("region:          {}", id.region));
     out.line(&format!("sts endpoint:    {}", id.sts_endpoint));
     if let Some(p) = &principal {
-        out.line(&format!("kafka principal: {}", out.bold(&format!("User:{p}"))));
+        out.line(&format!(
+            "kafka principal: {}",
+            out.bold(&format!("User:{p}"))
+        ));
     }
     if let Some(l) = pid_line {
         out.line(&l);
