@@ -113,6 +113,7 @@ class TokenProvider:
         role_session_name: Optional[str] = None,
         external_id: Optional[str] = None,
         principal_claim: Optional[str] = None,
+        subject_mode: Optional[str] = None,
         mint_timeout_seconds: Optional[int] = None,
         allow_insecure_http: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
