@@ -19,6 +19,14 @@ $(PY_VENV)/.deps:
 	$(PY) -m pip install -q $(PY_DEPS)
 	touch $@
 
+# Test-only packages, their own step so an existing venv gets them too:
+# PyJWT verifies tokens against the emulator's JWKS in the Karapace
+# stand-in (tests/python/restproxy.py), as Karapace does.
+PY_TEST_DEPS := "pyjwt[crypto]>=2.8"
+$(PY_VENV)/.test-deps: $(PY_VENV)/.deps
+	$(PY) -m pip install -q $(PY_TEST_DEPS)
+	touch $@
+
 # manylinux2014 (glibc 2.17) by linking with zig (PyPI package ziglang),
 # in its own target dir so the C dependencies built with zig cc never mix
 # with the shared target/. If that fails, the host's own tag (docs/python.md).
@@ -38,7 +46,7 @@ $(PY_STAMP): $(PY_VENV)/.deps $(PY_SOURCES)
 
 python-wheel: $(PY_STAMP)
 
-test-python: $(PY_STAMP)
+test-python: $(PY_STAMP) $(PY_VENV)/.test-deps
 	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
 	  cd tests/python && $(PY_TEST_ENV) ../../$(PY) -m pytest -p no:cacheprovider -q -ra .
 
