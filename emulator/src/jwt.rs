@@ -118,8 +118,14 @@ impl Keys {
     /// Signs `claims` into a compact JWS: `header.payload.signature`, with
     /// `typ` `JWT` and the key's `kid` in the header.
     pub fn sign(&self, alg: Algorithm, claims: &Value) -> String {
+        self.sign_with_kid(alg, alg.kid(), claims)
+    }
+
+    /// [`Keys::sign`] with another `kid` in the header (tests of a kid the
+    /// JWKS does not publish).
+    pub fn sign_with_kid(&self, alg: Algorithm, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(alg.jws());
-        header.kid = Some(alg.kid().to_string());
+        header.kid = Some(kid.to_string());
         let key = match alg {
             Algorithm::Rs256 => &self.rsa,
             Algorithm::Es384 => &self.ec,

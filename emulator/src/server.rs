@@ -151,6 +151,7 @@ impl Server {
                 json_response(200, &json!({ "shutdown": true }))
             }
             ("GET", "/_emulator/session") => self.session(query),
+            ("POST", "/_emulator/sign") => self.sign(&body),
             ("GET", "/_emulator/sources") => json_response(200, &self.sources_view()),
             ("POST", "/_emulator/sources") => {
                 let update = serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string());
@@ -215,6 +216,29 @@ impl Server {
             "text/plain",
             self.keys.sign(crate::jwt::Algorithm::Rs256, &claims),
         )
+    }
+
+    /// `POST /_emulator/sign` with `{"claims": {...}, "alg": "RS256"|"ES384",
+    /// "kid": "..."}` (alg defaults to RS256, kid to the key's own): any
+    /// claims signed with the issuer's keys, so tests can hand the broker
+    /// tokens STS would never issue (wrong iss, nbf ahead, no sub, a kid
+    /// the JWKS lacks). Answers `{"token": "..."}`.
+    fn sign(&self, body: &[u8]) -> HttpResponse {
+        let Ok(req) = serde_json::from_slice::<Value>(body) else {
+            return json_error(400, "body must be JSON");
+        };
+        let Some(claims) = req.get("claims").filter(|c| c.is_object()) else {
+            return json_error(400, "claims must be an object");
+        };
+        let a = req.get("alg").and_then(Value::as_str).unwrap_or("RS256");
+        let Some(alg) = crate::jwt::Algorithm::parse(a) else {
+            return json_error(400, format!("alg must be RS256 or ES384, not {a:?}"));
+        };
+        let kid = req
+            .get("kid")
+            .and_then(Value::as_str)
+            .unwrap_or(alg.kid());
+        json_response(200, &json!({ "token": self.keys.sign_with_kid(alg, kid, claims) }))
     }
 
     fn discovery(&self) -> Value {
