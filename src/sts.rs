@@ -92,6 +92,10 @@ pub(crate) struct Minter {
     /// Held while credentials are fetched from the chain, so concurrent
     /// mints share one fetch (one AssumeRole, one credential_process run).
     fetching: tokio::sync::Mutex<()>,
+    /// The SDK provider that handed out the last credentials (kept when
+    /// the clients are forgotten), so a source failing mid-life is named
+    /// in the error even when the chain then reports no credentials.
+    last_provider: Mutex<Option<String>>,
 }
 
 struct AwsClients {
@@ -122,6 +126,7 @@ impl Minter {
             credentials: Mutex::new(None),
             credentials_version: AtomicU64::new(0),
             fetching: tokio::sync::Mutex::const_new(()),
+            last_provider: Mutex::new(None),
         }
     }
 
@@ -204,7 +209,10 @@ impl Minter {
             .credentials
             .provide_credentials()
             .await
-            .map_err(|e| credentials_error(&self.config, e))?;
+            .map_err(|e| {
+                credentials_error(&self.config, e, self.last_provider.lock().as_deref())
+            })?;
+        *self.last_provider.lock() = Some(provider_name(&c));
         self.debug(|| {
             format!(
                 "credentials from {} (access key {}…, expires {})",
@@ -333,10 +341,11 @@ impl Minter {
                     ErrorKind::Credentials,
                     format!(
                         "the AWS credentials from {} expire in {} s, too soon to sign for a token of at least {} s; \
-                         the credential source must hand out credentials that live longer.",
+                         the credential source must hand out credentials that live longer. {}",
                         credential_source(&creds),
                         creds.expiry().map(secs_until).unwrap_or(0),
-                        MIN_DURATION_SECONDS
+                        MIN_DURATION_SECONDS,
+                        source_advice(&provider_name(&creds))
                     ),
                 ));
             }
@@ -419,10 +428,7 @@ impl Minter {
         if cfg.subject_mode != SubjectMode::Caller {
             customized = customized.mutate_request(add_subject_mode(cfg.subject_mode));
         }
-        let out = customized
-            .send()
-            .await
-            .map_err(|e| sts_error(cfg, e))?;
+        let out = customized.send().await.map_err(|e| sts_error(cfg, e))?;
         let jwt_text = out.web_identity_token().unwrap_or_default();
         let claims = jwt::decode_claims(jwt_text)?;
         let principal = jwt::principal_claim(&claims, &cfg.principal_claim)?.to_string();
@@ -713,16 +719,128 @@ fn expiry(
         .ok_or_else(|| bad("it expired before it arrived"))
 }
 
-/// Which provider of the chain produced the credentials. The SDK exposes the
-/// name only through `Debug` (which redacts the secret); the session token and
-/// secret are never formatted.
-fn credential_source(c: &Credentials) -> String {
+/// Which credential source handed out `c`, in AWS's words, with the SDK
+/// provider's name in brackets: "web identity (EKS IRSA, ...)
+/// [WebIdentityToken]". The one place that names a credential source:
+/// `aws_debug=console`, error messages and the CLI's `whoami` (through
+/// `diagnose`) all use it, so they always agree.
+pub(crate) fn credential_source(c: &Credentials) -> String {
+    describe_source(&provider_name(c))
+}
+
+/// The SDK provider that produced the credentials (`EnvironmentVariable`,
+/// `ProfileFile`, `CredentialProcess`, `SSO`, `WebIdentityToken`,
+/// `EcsContainer`, `IMDSv2`, `AssumeRoleProvider`). The SDK exposes the
+/// name only through `Debug` (which redacts the secret); the session
+/// token and secret are never formatted.
+fn provider_name(c: &Credentials) -> String {
     let dbg = format!("{c:?}");
     dbg.split("provider_name: \"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or("an unknown provider")
         .to_string()
+}
+
+/// An SDK provider name as the source a user set up. The container
+/// provider serves both EKS Pod Identity and ECS: Pod Identity is the one
+/// with `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+fn describe_source(provider: &str) -> String {
+    let what = match provider {
+        "EnvironmentVariable" => "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+        "ProfileFile" => "keys in the shared config/credentials files",
+        "CredentialProcess" => "a profile's credential_process",
+        "SSO" => "IAM Identity Center (SSO) through a profile's sso_session",
+        "WebIdentityToken" => {
+            "web identity (EKS IRSA: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, AssumeRoleWithWebIdentity)"
+        }
+        "EcsContainer" if env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") => {
+            "EKS Pod Identity (the container credentials endpoint with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)"
+        }
+        "EcsContainer" => "the ECS container credentials endpoint (task role)",
+        "IMDSv2" => "the EC2 instance metadata service (IMDSv2, the instance profile's role)",
+        "AssumeRoleProvider" => "AssumeRole of a profile's role_arn",
+        other => return format!("the credential provider {other}"),
+    };
+    format!("{what} [{provider}]")
+}
+
+fn env_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// What to check when the source behind SDK provider `provider` fails.
+/// Names paths and URLs from the environment, never their contents.
+fn source_advice(provider: &str) -> String {
+    match provider {
+        "WebIdentityToken" => format!(
+            "Check that the token file AWS_WEB_IDENTITY_TOKEN_FILE ({}) holds a current token (EKS rotates it; \
+             an expired one is refused with ExpiredTokenException), that the role AWS_ROLE_ARN ({}) trusts the \
+             cluster's OIDC provider for this service account, and that STS is reachable.",
+            env_or("AWS_WEB_IDENTITY_TOKEN_FILE", "unset"),
+            env_or("AWS_ROLE_ARN", "unset")
+        ),
+        "EcsContainer" if env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") => format!(
+            "Check that the EKS Pod Identity agent answers at AWS_CONTAINER_CREDENTIALS_FULL_URI ({}), that \
+             AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE ({}) holds the pod's current token, and that the pod's \
+             service account has a Pod Identity association.",
+            env_or("AWS_CONTAINER_CREDENTIALS_FULL_URI", "unset"),
+            env_or("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "unset")
+        ),
+        "EcsContainer" => format!(
+            "Check that the container credentials endpoint answers ({}) and that the task definition has a task role.",
+            std::env::var("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+                .map(|u| format!("AWS_CONTAINER_CREDENTIALS_FULL_URI {u}"))
+                .or_else(|_| std::env::var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+                    .map(|u| format!("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI {u}")))
+                .unwrap_or_else(|_| "no AWS_CONTAINER_CREDENTIALS_* variable is set".into())
+        ),
+        "IMDSv2" => format!(
+            "Check that the instance metadata service answers at {} (IMDSv2: from a container the token PUT \
+             needs a hop limit of 2), that the instance has an instance profile with a role, and that \
+             AWS_EC2_METADATA_DISABLED is not true.",
+            env_or("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254")
+        ),
+        "SSO" => "Run `aws sso login` again (the SSO session may have expired) and check the profile's \
+                  sso_session, sso_account_id and sso_role_name."
+            .to_string(),
+        "CredentialProcess" => "Check the profile's credential_process command.".to_string(),
+        "EnvironmentVariable" => {
+            "Check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.".to_string()
+        }
+        "ProfileFile" | "AssumeRoleProvider" => {
+            "Check the profile in AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE.".to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The SDK provider the environment points the default chain at when no
+/// credentials came yet (for the first error): the first of web identity,
+/// container endpoint and a configured IMDS endpoint that is set up.
+fn configured_provider() -> Option<&'static str> {
+    if env_set("AWS_ACCESS_KEY_ID") {
+        Some("EnvironmentVariable")
+    } else if env_set("AWS_WEB_IDENTITY_TOKEN_FILE") && env_set("AWS_ROLE_ARN") {
+        Some("WebIdentityToken")
+    } else if env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        || env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    {
+        Some("EcsContainer")
+    } else if env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        && !std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        Some("IMDSv2")
+    } else {
+        None
+    }
 }
 
 fn secs_until(t: SystemTime) -> u64 {
@@ -770,10 +888,19 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     excerpt(&text, MAX_FOREIGN_TEXT)
 }
 
-fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
+/// The error for a failed credential chain. `last_provider`: the SDK
+/// provider that handed out the previous credentials, if any; the source
+/// that fails mid-life is named with what to check.
+fn credentials_error(cfg: &Config, e: CredentialsError, last_provider: Option<&str>) -> Error {
     let detail = error_chain(&e);
-    let message = match e {
-        CredentialsError::CredentialsNotLoaded(_) => format!(
+    let failing = last_provider.or_else(|| configured_provider());
+    let message = match (e, failing) {
+        (CredentialsError::CredentialsNotLoaded(_), Some(p)) if last_provider.is_some() => format!(
+            "no AWS credentials: {} handed them out before and now fails. {} ({detail})",
+            describe_source(p),
+            source_advice(p)
+        ),
+        (CredentialsError::CredentialsNotLoaded(_), _) => format!(
             "no AWS credentials found. The default chain looked, in order, at: environment variables \
              (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN); the shared config and credentials \
              files (profile {:?} in AWS_CONFIG_FILE or ~/.aws/config, AWS_SHARED_CREDENTIALS_FILE or \
@@ -784,7 +911,12 @@ fn credentials_error(cfg: &Config, e: CredentialsError) -> Error {
              these places. ({detail})",
             cfg.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok()).unwrap_or_else(|| "default".into())
         ),
-        _ => format!("could not load AWS credentials: {detail}"),
+        (_, Some(p)) => format!(
+            "could not load AWS credentials from {}: {detail}. {}",
+            describe_source(p),
+            source_advice(p)
+        ),
+        (_, None) => format!("could not load AWS credentials: {detail}"),
     };
     Error::new(ErrorKind::Credentials, message)
 }

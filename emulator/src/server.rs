@@ -234,11 +234,11 @@ impl Server {
         let Some(alg) = crate::jwt::Algorithm::parse(a) else {
             return json_error(400, format!("alg must be RS256 or ES384, not {a:?}"));
         };
-        let kid = req
-            .get("kid")
-            .and_then(Value::as_str)
-            .unwrap_or(alg.kid());
-        json_response(200, &json!({ "token": self.keys.sign_with_kid(alg, kid, claims) }))
+        let kid = req.get("kid").and_then(Value::as_str).unwrap_or(alg.kid());
+        json_response(
+            200,
+            &json!({ "token": self.keys.sign_with_kid(alg, kid, claims) }),
+        )
     }
 
     fn discovery(&self) -> Value {
@@ -476,6 +476,12 @@ impl Server {
 /// A source endpoint's answer as an HTTP response (`None`: the fault
 /// `down` closes the connection).
 fn source_answer(answer: Answer) -> Result<HttpResponse, DropConnection> {
-    let (status, content_type, body) = answer.ok_or(DropConnection)?;
-    Ok(respond(status, content_type, body))
+    let (status, content_type, body, headers) = answer.ok_or(DropConnection)?;
+    let mut resp = respond(status, content_type, body);
+    for (name, value) in headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    Ok(resp)
 }

@@ -132,12 +132,12 @@ pub(crate) struct SourceState {
     inner: Mutex<Inner>,
 }
 
-/// An answer of a source endpoint: status, content type and body, or
-/// `None` to drop the connection.
-pub(crate) type Answer = Option<(u16, &'static str, String)>;
+/// An answer of a source endpoint: status, content type, body and extra
+/// headers, or `None` to drop the connection.
+pub(crate) type Answer = Option<(u16, &'static str, String, Vec<(&'static str, String)>)>;
 
 fn json_answer(status: u16, value: Value) -> Answer {
-    Some((status, "application/json", value.to_string()))
+    Some((status, "application/json", value.to_string(), Vec::new()))
 }
 
 /// Unix seconds from `2026-01-01T00:00:00Z`.
@@ -338,7 +338,8 @@ impl SourceState {
         path: &str,
         headers: &hyper::HeaderMap,
     ) -> Answer {
-        let text = |status: u16, body: &str| Some((status, "text/plain", body.to_string()));
+        let text =
+            |status: u16, body: &str| Some((status, "text/plain", body.to_string(), Vec::new()));
         match self.enter(Source::Imds, "IMDS") {
             SourceFault::Down => return None,
             SourceFault::ServerError => return text(500, "Internal Server Error"),
@@ -360,7 +361,12 @@ impl SourceState {
             let mut inner = self.lock();
             inner.imds_tokens.retain(|_, exp| *exp > now);
             inner.imds_tokens.insert(token.clone(), now + ttl);
-            return text(200, &token);
+            return Some((
+                200,
+                "text/plain",
+                token,
+                vec![("x-aws-ec2-metadata-token-ttl-seconds", ttl.to_string())],
+            ));
         }
         if method != "GET" {
             return text(405, "Method Not Allowed");
