@@ -28,6 +28,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TOPIC=my-topic
 OTHER_TOPIC=other-topic
+# Only the credential sources' roles (IRSA, the EC2 instance role) may use it.
+SOURCES_TOPIC=credential-sources
 GROUP=my-consumer-group
 
 for tool in java python3 openssl; do
@@ -291,7 +293,7 @@ admin_tool() { # CLASS ARGS...: a Kafka admin tool against the ADMIN listener, b
   local class=$1; shift
   kafka_java "$class" --bootstrap-server "$ADMIN_BOOTSTRAP" "$@"
 }
-for t in "$TOPIC" "$OTHER_TOPIC"; do
+for t in "$TOPIC" "$OTHER_TOPIC" "$SOURCES_TOPIC"; do
   admin_tool org.apache.kafka.tools.TopicCommand --create --if-not-exists \
     --topic "$t" --partitions 1 --replication-factor 1 >/dev/null
 done
@@ -303,11 +305,20 @@ admin_tool org.apache.kafka.tools.AclCommand --add \
 admin_tool org.apache.kafka.tools.AclCommand --add \
   --allow-principal "$PRINCIPAL" --operation Read --group "$GROUP" >/dev/null
 
+# The roles of the credential sources (tests/source_principals.rs, tests/rotation.rs)
+# on their own topic: a write there succeeds only with the role ARN as principal.
+ROLE_PRINCIPALS=("User:${IDENTITY[KIO_IRSA_ROLE_ARN]:?no KIO_IRSA_ROLE_ARN}" "User:${IDENTITY[KIO_INSTANCE_ROLE_ARN]:?no KIO_INSTANCE_ROLE_ARN}")
+admin_tool org.apache.kafka.tools.AclCommand --add \
+  --allow-principal "${ROLE_PRINCIPALS[0]}" --allow-principal "${ROLE_PRINCIPALS[1]}" \
+  --operation Describe --operation Write --operation Read --topic "$SOURCES_TOPIC" >/dev/null
+
 # DescribeAcls is answered by the broker's own authorizer, so once the ACLs are
 # listed here they are also enforced.
 acls="$(admin_tool org.apache.kafka.tools.AclCommand --list)"
 n_acls="$(grep -cF -e "principal=$PRINCIPAL," -e "principal=$NO_ACL_PRINCIPAL," <<<"$acls" || true)"
 [[ "$n_acls" == 7 ]] || { printf '%s\n' "$acls" >&2; die "expected 7 ACL entries, found $n_acls"; }
+n_acls="$(grep -cF -e "principal=${ROLE_PRINCIPALS[0]}," -e "principal=${ROLE_PRINCIPALS[1]}," <<<"$acls" || true)"
+[[ "$n_acls" == 6 ]] || { printf '%s\n' "$acls" >&2; die "expected 6 role ACL entries, found $n_acls"; }
 
 # --- 7. env.sh for the suites --------------------------------------------------------------
 # Written to a temporary file and renamed, so nobody sources half of it.
@@ -324,6 +335,7 @@ n_acls="$(grep -cF -e "principal=$PRINCIPAL," -e "principal=$NO_ACL_PRINCIPAL," 
     "KIO_AUDIENCE=$KIO_AUDIENCE" \
     "KIO_TOPIC=$TOPIC" \
     "KIO_OTHER_TOPIC=$OTHER_TOPIC" \
+    "KIO_SOURCES_TOPIC=$SOURCES_TOPIC" \
     "KIO_GROUP=$GROUP" \
     "KIO_PRINCIPAL=${PRINCIPAL#User:}" \
     "KIO_NO_ACL_PRINCIPAL=${NO_ACL_PRINCIPAL#User:}" \

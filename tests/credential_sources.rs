@@ -9,14 +9,17 @@
 //! served, the error names the source, minting resumes).
 //!
 //! The principal at the real broker (IRSA, IMDS) and rotation are in
-//! `tests/source_principals.rs` and `tests/rotation.rs`.
+//! `tests/broker_sources.rs`.
 
 use kafka_iam_oauth::Provider;
 use kafka_iam_oauth_emulator::{
     Emulator, EmulatorOptions, RunningEmulator, Source, SourceFault, ECS_TASK_ROLE, INSTANCE_ROLE,
     IRSA_ROLE, POD_IDENTITY_ROLE, SSO_ROLE, USER,
 };
-use std::io::{Read, Write};
+mod common;
+
+use common::http;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -246,29 +249,6 @@ fn sub(t: &kafka_iam_oauth::Token) -> String {
     t.claims()["sub"].as_str().unwrap().to_string()
 }
 
-/// One HTTP/1.1 request on loopback: status and body.
-fn http(method: &str, url: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n"
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
 // ---- in the child: each source alone ---------------------------------------
 
 fn irsa() {
@@ -299,6 +279,7 @@ fn pod_identity() {
             POD_IDENTITY_ROLE.name
         ),
         &[],
+        "",
     );
     assert_eq!(status, 401);
 }
@@ -325,6 +306,7 @@ fn imds() {
         "GET",
         &format!("{}/latest/meta-data/iam/security-credentials/", c.emu.url()),
         &[],
+        "",
     );
     assert_eq!(status, 401);
 }

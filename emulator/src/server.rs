@@ -434,7 +434,7 @@ impl Server {
                 let result = sts::get_web_identity_token(&issuer, &caller, params, now)
                     .inspect_err(|e| {
                         if e.code == "SessionDurationEscalationException" {
-                            self.sources.count_escalation();
+                            self.sources.count_escalation(&caller.identity.principal);
                         }
                     })?;
                 self.state.count_token();

@@ -96,8 +96,8 @@ pub struct SourceStats {
     /// `ContainerCredentials`, `IMDS`, `GetRoleCredentials`), faults included.
     pub requests: BTreeMap<String, u64>,
     /// `GetWebIdentityToken` calls refused with
-    /// `SessionDurationEscalationException`.
-    pub escalations_refused: u64,
+    /// `SessionDurationEscalationException`, per caller principal.
+    pub escalations_refused: BTreeMap<String, u64>,
     /// The last [`ISSUED_KEPT`] tokens signed by session credentials.
     pub issued: Vec<IssuedToken>,
     /// Current lifetime of the credentials the sources hand out.
@@ -117,7 +117,7 @@ struct Inner {
     /// endpoint (they hand out the same credentials until rotation).
     role_sessions: HashMap<String, (SessionCredentials, i64)>,
     requests: BTreeMap<String, u64>,
-    escalations_refused: u64,
+    escalations_refused: BTreeMap<String, u64>,
     issued: VecDeque<IssuedToken>,
 }
 
@@ -161,7 +161,7 @@ impl SourceState {
                 sso_tokens: HashMap::new(),
                 role_sessions: HashMap::new(),
                 requests: BTreeMap::new(),
-                escalations_refused: 0,
+                escalations_refused: BTreeMap::new(),
                 issued: VecDeque::new(),
             }),
         }
@@ -179,7 +179,7 @@ impl SourceState {
         inner.credential_seconds = DEFAULT_CREDENTIAL_SECONDS;
         inner.role_sessions.clear();
         inner.requests.clear();
-        inner.escalations_refused = 0;
+        inner.escalations_refused.clear();
         inner.issued.clear();
     }
 
@@ -210,8 +210,12 @@ impl SourceState {
         inner.faults.get(&source).copied().unwrap_or_default()
     }
 
-    pub fn count_escalation(&self) {
-        self.lock().escalations_refused += 1;
+    pub fn count_escalation(&self, principal: &str) {
+        *self
+            .lock()
+            .escalations_refused
+            .entry(principal.to_string())
+            .or_insert(0) += 1;
     }
 
     pub fn record_issued(&self, token: IssuedToken) {
@@ -226,7 +230,7 @@ impl SourceState {
         let inner = self.lock();
         SourceStats {
             requests: inner.requests.clone(),
-            escalations_refused: inner.escalations_refused,
+            escalations_refused: inner.escalations_refused.clone(),
             issued: inner.issued.iter().cloned().collect(),
             credential_seconds: inner.credential_seconds,
             faults: inner.faults.clone(),
