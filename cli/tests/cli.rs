@@ -24,7 +24,10 @@ fn emulator() -> RunningEmulator {
 }
 
 fn config(emu: &RunningEmulator, extra: &str) -> String {
-    let mut c = format!("region=eu-west-1,audience=cli.example.com,sts_endpoint={}", emu.url());
+    let mut c = format!(
+        "region=eu-west-1,audience=cli.example.com,sts_endpoint={}",
+        emu.url()
+    );
     if !extra.is_empty() {
         c.push(',');
         c.push_str(extra);
@@ -40,7 +43,11 @@ enum Creds {
 }
 
 fn user() -> Creds {
-    Creds::Keys(USER.access_key_id.into(), USER.secret_access_key.into(), None)
+    Creds::Keys(
+        USER.access_key_id.into(),
+        USER.secret_access_key.into(),
+        None,
+    )
 }
 
 /// A `kafka-iam-oauth` command with a clean, loopback-only environment.
@@ -59,7 +66,8 @@ fn cli(creds: &Creds, args: &[&str]) -> Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
         .stdin(Stdio::null());
     if let Creds::Keys(id, secret, session) = creds {
-        c.env("AWS_ACCESS_KEY_ID", id).env("AWS_SECRET_ACCESS_KEY", secret);
+        c.env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", secret);
         if let Some(s) = session {
             c.env("AWS_SESSION_TOKEN", s);
         }
@@ -69,7 +77,11 @@ fn cli(creds: &Creds, args: &[&str]) -> Command {
 
 /// Runs to completion within [`COMMAND_BOUND`].
 fn run(mut c: Command) -> Output {
-    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > COMMAND_BOUND {
@@ -90,15 +102,17 @@ fn text(o: &Output) -> String {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
 }
 
 /// Nothing secret in `out`: no secret key, no session token, no JWT
 /// signature.
 fn assert_no_secrets(out: &str, creds: &Creds, jwt: &str) {
     if let Creds::Keys(_, secret, session) = creds {
-        assert!(!out.contains(secret.as_str()), "secret key in output: {out}");
+        assert!(
+            !out.contains(secret.as_str()),
+            "secret key in output: {out}"
+        );
         if let Some(s) = session {
             assert!(!out.contains(s.as_str()), "session token in output");
         }
@@ -125,15 +139,30 @@ fn whoami_and_token(creds: &Creds, config: &str, principal: &str, provider: &str
     assert!(who.status.success(), "{}", text(&who));
     let w = json(&who);
     for field in [
-        "caller_arn", "account", "user_id", "region", "sts_endpoint", "principal",
-        "kafka_principal", "sub", "principal_id", "warning", "credentials",
+        "caller_arn",
+        "account",
+        "user_id",
+        "region",
+        "sts_endpoint",
+        "principal",
+        "kafka_principal",
+        "sub",
+        "principal_id",
+        "warning",
+        "credentials",
     ] {
         assert!(w.get(field).is_some(), "whoami --json lacks {field}: {w}");
     }
     assert_eq!(w["principal"], principal, "{w}");
     assert_eq!(w["kafka_principal"], format!("User:{principal}"));
     // The SDK provider's name, however the core words the source around it.
-    assert!(w["credentials"]["provider"].as_str().unwrap().contains(provider), "{w}");
+    assert!(
+        w["credentials"]["provider"]
+            .as_str()
+            .unwrap()
+            .contains(provider),
+        "{w}"
+    );
     assert_no_secrets(&text(&who), creds, &jwt);
     let human = run(cli(creds, &["--config", config, "whoami"]));
     assert!(human.status.success());
@@ -144,8 +173,15 @@ fn whoami_and_token(creds: &Creds, config: &str, principal: &str, provider: &str
     assert!(tok.status.success(), "{}", text(&tok));
     let t = json(&tok);
     for field in [
-        "principal", "kafka_principal", "expires_at", "expires_in_seconds", "refresh_at", "sub",
-        "principal_id", "header", "claims",
+        "principal",
+        "kafka_principal",
+        "expires_at",
+        "expires_in_seconds",
+        "refresh_at",
+        "sub",
+        "principal_id",
+        "header",
+        "claims",
     ] {
         assert!(t.get(field).is_some(), "token --json lacks {field}: {t}");
     }
@@ -172,7 +208,11 @@ fn whoami_and_token_for_a_user() {
 fn whoami_and_token_for_an_assumed_role_session() {
     let emu = emulator();
     let s = emu.session_credentials(ROLE, Duration::from_secs(3600));
-    let creds = Creds::Keys(s.access_key_id.clone(), s.secret_access_key.clone(), Some(s.session_token.clone()));
+    let creds = Creds::Keys(
+        s.access_key_id.clone(),
+        s.secret_access_key.clone(),
+        Some(s.session_token.clone()),
+    );
     let w = whoami_and_token(&creds, &config(&emu, ""), ROLE, "EnvironmentVariable");
     assert!(w["caller_arn"].as_str().unwrap().len() > 10, "{w}");
 }
@@ -184,8 +224,17 @@ fn whoami_and_token_for_a_role_arn_config() {
     let w = whoami_and_token(&user(), &cfg, ROLE, "AssumeRoleProvider");
     assert_eq!(w["credentials"]["role_arn"], ROLE);
     // The caller is the role's session, the broker sees the role: said.
-    assert!(w["caller_arn"].as_str().unwrap().contains("assumed-role"), "{w}");
-    assert!(w["warning"].as_str().unwrap().contains(&format!("User:{ROLE}")), "{w}");
+    assert!(
+        w["caller_arn"].as_str().unwrap().contains("assumed-role"),
+        "{w}"
+    );
+    assert!(
+        w["warning"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("User:{ROLE}")),
+        "{w}"
+    );
 }
 
 #[test]
@@ -195,10 +244,16 @@ fn config_from_env_and_properties_file_and_usage_errors() {
     let props = dir.path().join("client.properties");
     std::fs::write(
         &props,
-        format!("bootstrap.servers=127.0.0.1:1\nsasl.oauthbearer.config={}\n", config(&emu, "")),
+        format!(
+            "bootstrap.servers=127.0.0.1:1\nsasl.oauthbearer.config={}\n",
+            config(&emu, "")
+        ),
     )
     .unwrap();
-    let o = run(cli(&user(), &["--properties", props.to_str().unwrap(), "--json", "token"]));
+    let o = run(cli(
+        &user(),
+        &["--properties", props.to_str().unwrap(), "--json", "token"],
+    ));
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(json(&o)["principal"], USER.arn);
     let mut c = cli(&user(), &["--json", "token"]);
@@ -208,10 +263,30 @@ fn config_from_env_and_properties_file_and_usage_errors() {
     let o = run(cli(&user(), &["token"]));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("KAFKA_IAM_OAUTH_CONFIG"));
-    let o = run(cli(&user(), &["--config", "region=eu-west-1,audience=a,colour=blue", "--json", "token"]));
+    let o = run(cli(
+        &user(),
+        &[
+            "--config",
+            "region=eu-west-1,audience=a,colour=blue",
+            "--json",
+            "token",
+        ],
+    ));
     assert_eq!(o.status.code(), Some(2));
-    assert!(json(&o)["error"]["message"].as_str().unwrap().contains("colour"), "{}", text(&o));
-    assert_eq!(run(cli(&user(), &["token", "--no-such-flag"])).status.code(), Some(2));
+    assert!(
+        json(&o)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        run(cli(&user(), &["token", "--no-such-flag"]))
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 /// doctor --json: the failed step's name and the exit status.
@@ -228,47 +303,119 @@ fn doctor_names_the_failing_sts_step() {
     let (code, v) = doctor(&user(), &cfg);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["failed_step"], Value::Null);
-    let names: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
-        ["config", "credentials", "sts_endpoint", "federation", "permission", "token", "claims"]
+        [
+            "config",
+            "credentials",
+            "sts_endpoint",
+            "federation",
+            "permission",
+            "token",
+            "claims"
+        ]
     );
 
     let (code, v) = doctor(&Creds::None, &cfg);
-    assert_eq!((code, v["failed_step"].as_str()), (Some(1), Some("credentials")), "{v}");
+    assert_eq!(
+        (code, v["failed_step"].as_str()),
+        (Some(1), Some("credentials")),
+        "{v}"
+    );
 
     let (code, v) = doctor(&user(), "region=eu-west-1");
-    assert_eq!((code, v["failed_step"].as_str()), (Some(2), Some("config")), "{v}");
+    assert_eq!(
+        (code, v["failed_step"].as_str()),
+        (Some(2), Some("config")),
+        "{v}"
+    );
 
-    emu.set_policy(Policy { federation_enabled: false, ..Policy::default() });
+    emu.set_policy(Policy {
+        federation_enabled: false,
+        ..Policy::default()
+    });
     let (code, v) = doctor(&user(), &cfg);
-    assert_eq!((code, v["failed_step"].as_str()), (Some(1), Some("federation")), "{v}");
+    assert_eq!(
+        (code, v["failed_step"].as_str()),
+        (Some(1), Some("federation")),
+        "{v}"
+    );
     let failed = v["steps"].as_array().unwrap().last().unwrap().clone();
-    assert!(failed["error"]["aws_code"].as_str().unwrap().contains("OutboundWebIdentityFederationDisabled"));
+    assert!(failed["error"]["aws_code"]
+        .as_str()
+        .unwrap()
+        .contains("OutboundWebIdentityFederationDisabled"));
 
-    emu.set_policy(Policy { allowed_audiences: Some(vec!["another.example.com".into()]), ..Policy::default() });
+    emu.set_policy(Policy {
+        allowed_audiences: Some(vec!["another.example.com".into()]),
+        ..Policy::default()
+    });
     let (code, v) = doctor(&user(), &cfg);
-    assert_eq!((code, v["failed_step"].as_str()), (Some(1), Some("permission")), "{v}");
+    assert_eq!(
+        (code, v["failed_step"].as_str()),
+        (Some(1), Some("permission")),
+        "{v}"
+    );
     let failed = v["steps"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(failed["error"]["aws_code"], "AccessDenied");
-    assert!(failed["message"].as_str().unwrap().contains("sts:GetWebIdentityToken"));
+    assert!(failed["message"]
+        .as_str()
+        .unwrap()
+        .contains("sts:GetWebIdentityToken"));
 
     // The claims check against what a broker expects.
     emu.set_policy(Policy::default());
-    let o = run(cli(&user(), &["--config", &cfg, "--json", "doctor", "--audience", "broker.example.com"]));
+    let o = run(cli(
+        &user(),
+        &[
+            "--config",
+            &cfg,
+            "--json",
+            "doctor",
+            "--audience",
+            "broker.example.com",
+        ],
+    ));
     assert_eq!(json(&o)["failed_step"], "claims", "{}", text(&o));
-    let o = run(cli(&user(), &["--config", &cfg, "--json", "doctor", "--issuer", emu.issuer(), "--audience", "cli.example.com"]));
+    let o = run(cli(
+        &user(),
+        &[
+            "--config",
+            &cfg,
+            "--json",
+            "doctor",
+            "--issuer",
+            emu.issuer(),
+            "--audience",
+            "cli.example.com",
+        ],
+    ));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
 // ---- serve ------------------------------------------------------------------
 
 fn spawn_serve(creds: &Creds, config: &str, file: &Path) -> Child {
-    cli(creds, &["--config", config, "serve", "--token-file", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    cli(
+        creds,
+        &[
+            "--config",
+            config,
+            "serve",
+            "--token-file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
 }
 
 /// Waits up to `bound` for `cond`.
@@ -315,32 +462,69 @@ fn serve_writes_0600_atomically_refuses_a_second_and_exits_0_on_signals() {
     wait_for(COMMAND_BOUND, "the token file", || file.exists());
     let jwt = std::fs::read_to_string(&file).unwrap();
     assert_eq!(jwt.split('.').count(), 3);
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // A second serve on the same file refuses, exit 2.
-    let o = run(cli(&user(), &["--config", &cfg, "serve", "--token-file", file.to_str().unwrap()]));
+    let o = run(cli(
+        &user(),
+        &[
+            "--config",
+            &cfg,
+            "serve",
+            "--token-file",
+            file.to_str().unwrap(),
+        ],
+    ));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("another kafka-iam-oauth serve"), "{}", text(&o));
+    assert!(
+        text(&o).contains("another kafka-iam-oauth serve"),
+        "{}",
+        text(&o)
+    );
 
     signal(&first, SIGTERM);
     let o = finish(first, Duration::from_secs(10));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let log = text(&o);
-    assert!(log.contains("wrote a token for User:") && log.contains("SIGTERM"), "{log}");
+    assert!(
+        log.contains("wrote a token for User:") && log.contains("SIGTERM"),
+        "{log}"
+    );
     assert_no_secrets(&log, &user(), &jwt);
     // No temporary file left behind; the token stays.
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
     assert!(file.exists());
 
     // Once the first is gone the lock is free again; SIGINT also exits 0.
     let again = spawn_serve(&user(), &cfg, &file);
-    wait_for(COMMAND_BOUND, "a fresh token", || std::fs::read_to_string(&file).unwrap() != jwt);
+    wait_for(COMMAND_BOUND, "a fresh token", || {
+        std::fs::read_to_string(&file).unwrap() != jwt
+    });
     signal(&again, SIGINT);
-    assert_eq!(finish(again, Duration::from_secs(10)).status.code(), Some(0));
+    assert_eq!(
+        finish(again, Duration::from_secs(10)).status.code(),
+        Some(0)
+    );
 
     // --once: one token and exit 0.
-    let o = run(cli(&user(), &["--config", &cfg, "serve", "--once", "--token-file", file.to_str().unwrap()]));
+    let o = run(cli(
+        &user(),
+        &[
+            "--config",
+            &cfg,
+            "serve",
+            "--once",
+            "--token-file",
+            file.to_str().unwrap(),
+        ],
+    ));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
@@ -349,18 +533,44 @@ fn serve_into_a_read_only_directory_fails_clearly() {
     if unsafe { geteuid() } == 0 {
         // root writes anywhere; a read-only bind is what refuses root, so
         // use a path under /proc, which nobody can create files in.
-        let o = run(cli(&user(), &["--config", "region=eu-west-1,audience=a", "serve", "--token-file", "/proc/kio-cli-token.jwt"]));
+        let o = run(cli(
+            &user(),
+            &[
+                "--config",
+                "region=eu-west-1,audience=a",
+                "serve",
+                "--token-file",
+                "/proc/kio-cli-token.jwt",
+            ],
+        ));
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(text(&o).contains("directory must be writable"), "{}", text(&o));
+        assert!(
+            text(&o).contains("directory must be writable"),
+            "{}",
+            text(&o)
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
     let file = dir.path().join("token.jwt");
-    let o = run(cli(&user(), &["--config", "region=eu-west-1,audience=a", "serve", "--token-file", file.to_str().unwrap()]));
+    let o = run(cli(
+        &user(),
+        &[
+            "--config",
+            "region=eu-west-1,audience=a",
+            "serve",
+            "--token-file",
+            file.to_str().unwrap(),
+        ],
+    ));
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("directory must be writable"), "{}", text(&o));
+    assert!(
+        text(&o).contains("directory must be writable"),
+        "{}",
+        text(&o)
+    );
 }
 
 extern "C" {
@@ -389,15 +599,24 @@ fn serve_keeps_the_last_token_through_an_sts_outage_then_reports_its_expiry() {
         let log = log.clone();
         std::thread::spawn(move || {
             use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 log.lock().unwrap().push_str(&(line + "\n"));
             }
         })
     };
-    wait_for(bound, "the expiry report", || log.lock().unwrap().contains("EXPIRED"));
+    wait_for(bound, "the expiry report", || {
+        log.lock().unwrap().contains("EXPIRED")
+    });
     // The file still holds the last valid token (never emptied or replaced).
     assert_eq!(std::fs::read_to_string(&file).unwrap(), jwt);
-    assert!(log.lock().unwrap().contains("refresh failed"), "{}", log.lock().unwrap());
+    assert!(
+        log.lock().unwrap().contains("refresh failed"),
+        "{}",
+        log.lock().unwrap()
+    );
     signal(&child, SIGTERM);
     let status = {
         let started = Instant::now();
@@ -405,20 +624,39 @@ fn serve_keeps_the_last_token_through_an_sts_outage_then_reports_its_expiry() {
             if let Some(s) = child.try_wait().unwrap() {
                 break s;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "serve did not stop");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "serve did not stop"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     };
     reader.join().unwrap();
     assert_eq!(status.code(), Some(0));
     assert_no_secrets(&log.lock().unwrap(), &user(), &jwt);
-    assert!(emu.stats().requests.get("GetWebIdentityToken").copied().unwrap_or(0) >= 2);
+    assert!(
+        emu.stats()
+            .requests
+            .get("GetWebIdentityToken")
+            .copied()
+            .unwrap_or(0)
+            >= 2
+    );
 }
 
 #[test]
 fn no_acl_identity_whoami() {
     let emu = emulator();
-    let creds = Creds::Keys(NO_ACL_USER.access_key_id.into(), NO_ACL_USER.secret_access_key.into(), None);
-    let w = whoami_and_token(&creds, &config(&emu, ""), NO_ACL_USER.arn, "EnvironmentVariable");
+    let creds = Creds::Keys(
+        NO_ACL_USER.access_key_id.into(),
+        NO_ACL_USER.secret_access_key.into(),
+        None,
+    );
+    let w = whoami_and_token(
+        &creds,
+        &config(&emu, ""),
+        NO_ACL_USER.arn,
+        "EnvironmentVariable",
+    );
     assert_eq!(w["caller_arn"], NO_ACL_USER.arn);
 }
