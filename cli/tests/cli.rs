@@ -580,7 +580,10 @@ extern "C" {
 /// Token lifetime for the outage test: STS's minimum.
 const SHORT_TOKEN_SECONDS: u64 = 60;
 
+// About 60 s (one token lifetime): run by `make test-cli` (feature
+// broker-tests), not by every `cargo test`.
 #[test]
+#[cfg_attr(not(feature = "broker-tests"), ignore = "60 s; make test-cli runs it")]
 fn serve_keeps_the_last_token_through_an_sts_outage_then_reports_its_expiry() {
     let emu = emulator();
     let cfg = config(&emu, &format!("duration_seconds={SHORT_TOKEN_SECONDS}"));
