@@ -361,6 +361,15 @@ impl Output {
         }
     }
 
+    /// One compact JSON line on stdout (JSON mode only): a stream of events.
+    pub(crate) fn json_line(&self, value: &serde_json::Value) {
+        if self.json {
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "{value}");
+            let _ = o.flush();
+        }
+    }
+
     /// `text` in green / red / yellow / dim on a terminal.
     pub(crate) fn green(&self, text: &str) -> String {
         self.paint("32", text)

@@ -144,7 +144,7 @@ impl State<'_> {
             token.remaining().as_secs(),
             rfc3339(token.refresh_at()),
         ));
-        self.out.json(&serde_json::json!({
+        self.out.json_line(&serde_json::json!({
             "event": "written",
             "token_file": self.path.display().to_string(),
             "principal": token.principal(),
@@ -185,7 +185,7 @@ impl State<'_> {
                     self.path.display(),
                     rfc3339(t.expires_at())
                 ));
-                self.out.json(&serde_json::json!({
+                self.out.json_line(&serde_json::json!({
                     "event": "expired",
                     "token_file": self.path.display().to_string(),
                     "expired_at": rfc3339(t.expires_at()),
