@@ -7,26 +7,53 @@
                          on_token_change=lambda old, new: recreate_consumers())
     requests.get(url, auth=auth)          # or httpx.Client(auth=auth)
 
-Karapace keeps one Kafka session per distinct token and closes sessions whose
-token has less than 5 minutes left. A new token therefore means a new proxy
-session (REST consumer instances made under the old one are gone), so this
-auth keeps sending the same token while it has more than ``margin_seconds``
-(default 600) left, switches to a fresh one before the proxy would evict it,
-and calls ``on_token_change(old, new)`` when it does. Use a
-``duration_seconds`` well above the margin (3600 is best).
+Karapace keeps one Kafka session per distinct token, and its janitor wakes
+every 150 s and closes a session whose token has less than 300 s left. A
+new token therefore means a new proxy session (REST consumer instances made
+under the old one are gone). This auth sends the same token while it has
+more than ``margin_seconds`` left (default 450: Karapace's 300 s plus one
+150 s janitor period, so no request goes out with a token the next janitor
+run could evict), switches to a fresher one before that, and calls
+``on_token_change(old, new)`` when it does.
+
+The fresher token comes from the library's refresh-ahead, which mints a new
+token by 60 % of the old one's lifetime: ``duration_seconds`` must be at
+least ``margin_seconds / 0.4`` (1125 s for the default margin; 3600 is
+best). When it is shorter, or STS capped the lifetime, the auth warns once
+(logger ``kafka_iam_oauth.http``), naming ``duration_seconds``, and keeps
+sending the freshest token it has.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from typing import Any, Callable, Generator, Optional
 
 from . import Token, TokenProvider
 
-__all__ = ["RestProxyAuth", "DEFAULT_MARGIN_SECONDS"]
+__all__ = [
+    "RestProxyAuth",
+    "DEFAULT_MARGIN_SECONDS",
+    "KARAPACE_EVICT_SECONDS",
+    "KARAPACE_CLEANUP_PERIOD_SECONDS",
+]
 
-#: Karapace evicts at 300 s left on a 300 s cycle: switch well before.
-DEFAULT_MARGIN_SECONDS: float = 600.0
+_log = logging.getLogger(__name__)
+
+#: Karapace's REST proxy releases a session whose token has less than this
+#: left (``AUTH_EXPIRY_TOLERANCE`` in ``kafka_rest_apis``; fixed there).
+KARAPACE_EVICT_SECONDS: float = 300.0
+#: How often Karapace's idle-proxy janitor runs (``IDLE_PROXY_TIMEOUT / 2``).
+KARAPACE_CLEANUP_PERIOD_SECONDS: float = 150.0
+#: Every request's token has at least this left: the proxy's margin plus
+#: one janitor period.
+DEFAULT_MARGIN_SECONDS: float = KARAPACE_EVICT_SECONDS + KARAPACE_CLEANUP_PERIOD_SECONDS
+#: The library refreshes a token by this fraction of its lifetime at the
+#: latest (src/policy.rs: REFRESH_FRACTION 0.5 + REFRESH_JITTER 0.1), so a
+#: fresh token has at least (1 - this) of its lifetime left.
+_REFRESHED_BY = 0.6
 
 
 class RestProxyAuth:
@@ -48,6 +75,30 @@ class RestProxyAuth:
         self.on_token_change = on_token_change
         self._lock = threading.Lock()
         self._token: Optional[Token] = None
+        self._warned = False
+        configured = self.provider.config.get("duration_seconds")
+        if configured is not None:
+            self._check_lifetime(float(configured), "is")
+
+    def needed_duration_seconds(self) -> int:
+        """The least ``duration_seconds`` that keeps ``margin_seconds`` on
+        every request."""
+        return math.ceil(self.margin_seconds / (1.0 - _REFRESHED_BY))
+
+    def _check_lifetime(self, lifetime: float, how: str) -> None:
+        """Warns once when tokens of ``lifetime`` seconds cannot keep the margin."""
+        needed = self.needed_duration_seconds()
+        if self._warned or lifetime >= needed:
+            return
+        self._warned = True
+        _log.warning(
+            "kafka_iam_oauth: the token lifetime %s %d s, too short to keep %d s on every REST proxy "
+            "request (Karapace closes a session whose token has under %d s left, checking every %d s): "
+            "requests will go out with tokens the proxy evicts soon. Raise duration_seconds to at least "
+            "%d (3600 is best), and make sure the credentials live that long.",
+            how, int(lifetime), int(self.margin_seconds), int(KARAPACE_EVICT_SECONDS),
+            int(KARAPACE_CLEANUP_PERIOD_SECONDS), needed,
+        )
 
     @property
     def current_token(self) -> Optional[Token]:
@@ -56,7 +107,7 @@ class RestProxyAuth:
 
     def token(self) -> Token:
         """The token to send now; switches only when the one in use has
-        ``margin_seconds`` or less left and the cache has a different one."""
+        ``margin_seconds`` or less left and the cache has a fresher one."""
         tok = self._token
         if tok is not None and tok.remaining_seconds > self.margin_seconds:
             return tok
@@ -68,6 +119,14 @@ class RestProxyAuth:
                 if tok is None or new.value != tok.value:
                     changed = (tok, new)
                     self._token = tok = new
+                    # STS may cap the lifetime below duration_seconds
+                    # (credentials expiring sooner): STS's own exp - iat.
+                    claims = new.claims
+                    try:
+                        lifetime = float(claims["exp"]) - float(claims["iat"])
+                    except (KeyError, TypeError, ValueError):
+                        lifetime = new.remaining_seconds
+                    self._check_lifetime(lifetime, "was")
         if changed is not None and changed[0] is not None and self.on_token_change is not None:
             self.on_token_change(changed[0], changed[1])
         assert tok is not None

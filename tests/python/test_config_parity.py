@@ -2,7 +2,8 @@
 does, with the same values, on Confluent's grammar.
 
 Left out on purpose: our own keys (profile, role_arn, role_session_name,
-external_id, principal_claim), sts_endpoint (we require an http(s) URL,
+external_id, principal_claim, subject_mode, audience_2 ... audience_10),
+sts_endpoint (we require an http(s) URL,
 Confluent takes any non-empty string) and audiences over 1000 characters
 (STS's limit, which we check up front).
 
@@ -150,3 +151,20 @@ def test_non_ascii_digits_are_refused(digits):
     assert confluent(raw) is not None  # the difference is real
     with pytest.raises(kafka_iam_oauth.ConfigError, match="duration_seconds"):
         kafka_iam_oauth.parse_config(raw)
+
+
+@pytest.mark.parametrize("extra", [
+    "audience_2=rest-proxy",
+    "audience_2=a\\,b,audience_3=c",
+    "subject_mode=origin_identity",
+])
+def test_our_issue_10_keys_are_refused_by_confluent_not_misread(extra):
+    """More audiences and subject_mode are our own keys: Confluent's parser
+    refuses them as unknown keys (a string meant for us never turns into a
+    different single audience there); we read them."""
+    raw = f"{BASE},{extra}"
+    assert confluent(raw) is None
+    got = kafka_iam_oauth.parse_config(raw)
+    assert got["audience"] == "kafka"
+    if extra.startswith("audience_2=a"):
+        assert (got["audience_2"], got["audience_3"]) == ("a,b", "c")

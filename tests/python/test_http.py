@@ -31,7 +31,7 @@ def test_standin_refuses_what_karapace_refuses(proxy):
 def test_requests_and_httpx_share_one_session(proxy):
     tp = kafka_iam_oauth.TokenProvider(config=CONFIG + ",duration_seconds=3600")
     auth = RestProxyAuth(tp)
-    assert auth.margin_seconds == DEFAULT_MARGIN_SECONDS == 600
+    assert auth.margin_seconds == DEFAULT_MARGIN_SECONDS == 450
     r = requests.post(proxy.url + "/consumers/my-consumer-group", json={}, auth=auth)
     assert r.status_code == 200, r.text
     instance = r.json()["instance_id"]
