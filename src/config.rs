@@ -209,7 +209,13 @@ impl Config {
                 let n = audience_number(name)?;
                 let value = check_syntax(key, value)
                     .and_then(|v| check_value(key, v))
-                    .map_err(|e| Error::config(e.message().replacen("'audience_'", &format!("'audience_{n}'"), 1)))?;
+                    .map_err(|e| {
+                        Error::config(e.message().replacen(
+                            "'audience_'",
+                            &format!("'audience_{n}'"),
+                            1,
+                        ))
+                    })?;
                 extra_audiences.insert(n, value);
                 continue;
             }
@@ -297,7 +303,8 @@ impl Config {
     /// Every audience of the token, `audience` first: the `aud` claim
     /// (a list when there is more than one) and STS's `Audience.member.N`.
     pub fn audiences(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.audience.as_str()).chain(self.extra_audiences.iter().map(String::as_str))
+        std::iter::once(self.audience.as_str())
+            .chain(self.extra_audiences.iter().map(String::as_str))
     }
 
     /// The deadline of one mint (`mint_timeout_seconds`).
@@ -816,12 +823,20 @@ mod tests {
     #[test]
     fn more_audiences_are_numbered_keys() {
         let c = ok("region=r,audience=kafka,audience_3=c,audience_2=rest\\,proxy");
-        assert_eq!(c.audiences().collect::<Vec<_>>(), ["kafka", "rest,proxy", "c"]);
+        assert_eq!(
+            c.audiences().collect::<Vec<_>>(),
+            ["kafka", "rest,proxy", "c"]
+        );
         // Written back in order, escapes included, and read back equal.
         let again = ok(&config_string(c.effective()));
         assert_eq!(again, c);
         assert!(config_string(c.effective()).contains("audience_2=rest\\,proxy,audience_3=c"));
-        let c = ok(&format!("region=r,audience=a1{}", (2..=10).map(|n| format!(",audience_{n}=a{n}")).collect::<String>()));
+        let c = ok(&format!(
+            "region=r,audience=a1{}",
+            (2..=10)
+                .map(|n| format!(",audience_{n}=a{n}"))
+                .collect::<String>()
+        ));
         assert_eq!(c.audiences().count(), MAX_AUDIENCES);
         for (bad, says) in [
             ("audience_11=x", "audience_2 ... audience_10"),
@@ -838,7 +853,10 @@ mod tests {
         }
         let long = "x".repeat(MAX_AUDIENCE_LEN + 1);
         let e = err(&format!("region=r,audience=a,audience_2={long}"));
-        assert!(e.contains("'audience_2' must be 1 to 1000 characters"), "{e}");
+        assert!(
+            e.contains("'audience_2' must be 1 to 1000 characters"),
+            "{e}"
+        );
         // One audience is still the plain string Confluent's grammar reads.
         assert!(ok("region=r,audience=a").extra_audiences.is_empty());
     }
@@ -850,7 +868,10 @@ mod tests {
         assert_eq!(c.subject_mode, SubjectMode::OriginIdentity);
         assert_eq!(c.subject_mode.sts_value(), "OriginIdentity");
         let e = err("region=r,audience=a,subject_mode=origin");
-        assert!(e.contains("'subject_mode' must be caller or origin_identity"), "{e}");
+        assert!(
+            e.contains("'subject_mode' must be caller or origin_identity"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -113,7 +113,11 @@ mod tests {
         );
         // A top-level claim of that exact name wins.
         assert_eq!(principal_claim(&c, "https://example.com/x").unwrap(), "top");
-        for missing in ["https://sts.amazonaws.com/nope", "https://other.example/principal_id", "a/b"] {
+        for missing in [
+            "https://sts.amazonaws.com/nope",
+            "https://other.example/principal_id",
+            "a/b",
+        ] {
             let e = principal_claim(&c, missing).unwrap_err();
             assert!(e.message().contains(missing), "{e}");
         }

@@ -87,7 +87,10 @@ fn origin_identity_reaches_sts_signed_and_becomes_sub() {
         .token()
         .expect("mint with SubjectMode=OriginIdentity");
     let form = last_form();
-    assert_eq!(form.get("SubjectMode").map(String::as_str), Some("OriginIdentity"));
+    assert_eq!(
+        form.get("SubjectMode").map(String::as_str),
+        Some("OriginIdentity")
+    );
     assert_eq!(t.principal(), WORKLOAD, "sub is the origin subject");
     assert_eq!(t.claims()["sub"], json!(WORKLOAD));
     assert_eq!(
@@ -101,7 +104,11 @@ fn origin_identity_reaches_sts_signed_and_becomes_sub() {
 fn caller_mode_sends_no_subject_mode_and_sub_is_the_role() {
     let _serial = serial();
     let t = p("caller", "profile=workload").token().unwrap();
-    assert!(!last_form().contains_key("SubjectMode"), "{:?}", last_form());
+    assert!(
+        !last_form().contains_key("SubjectMode"),
+        "{:?}",
+        last_form()
+    );
     assert_eq!(t.principal(), shared_role());
 }
 
@@ -110,7 +117,9 @@ fn principal_claim_reads_the_namespaced_principal_id() {
     let _serial = serial();
     let t = p(
         "namespaced",
-        &format!("profile=workload,subject_mode=origin_identity,principal_claim={NAMESPACED_PRINCIPAL}"),
+        &format!(
+            "profile=workload,subject_mode=origin_identity,principal_claim={NAMESPACED_PRINCIPAL}"
+        ),
     )
     .token()
     .unwrap();
@@ -129,19 +138,29 @@ fn role_chaining_keeps_the_origin_identity() {
     .token()
     .unwrap();
     assert_eq!(t.principal(), WORKLOAD);
-    assert_eq!(t.claims()["https://sts.amazonaws.com/"]["principal_id"], json!(role));
+    assert_eq!(
+        t.claims()["https://sts.amazonaws.com/"]["principal_id"],
+        json!(role)
+    );
 }
 
 #[test]
 fn a_session_without_origin_context_gets_advice() {
     let _serial = serial();
     let before = sts_calls(&fixture().emu);
-    let e = p("no-origin", "profile=no-origin,subject_mode=origin_identity")
-        .token()
-        .unwrap_err();
+    let e = p(
+        "no-origin",
+        "profile=no-origin,subject_mode=origin_identity",
+    )
+    .token()
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Sts);
     assert!(!e.is_retryable(), "{e}");
-    for words in ["subject_mode=origin_identity", "origin identity context", "remove subject_mode"] {
+    for words in [
+        "subject_mode=origin_identity",
+        "origin identity context",
+        "remove subject_mode",
+    ] {
         assert!(e.message().contains(words), "{words:?} missing: {e}");
     }
     // Not retried: one call.
@@ -192,7 +211,11 @@ fn emulator_enforces_the_audience_limits_with_validation_errors() {
                 .region(aws_sdk_sts::config::Region::new("eu-west-1"))
                 .endpoint_url(url)
                 .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                    USER_KEY, USER_SECRET, None, None, "test",
+                    USER_KEY,
+                    USER_SECRET,
+                    None,
+                    None,
+                    "test",
                 ))
                 .build();
             let mut req = aws_sdk_sts::Client::from_conf(conf)
