@@ -254,11 +254,8 @@ fn parse_properties(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut logical = String::new();
     for line in text.lines() {
-        let piece = if logical.is_empty() {
-            line.trim_start()
-        } else {
-            line.trim_start()
-        };
+        // A continuation line's leading blanks are dropped too, as Java does.
+        let piece = line.trim_start();
         if logical.is_empty()
             && (piece.is_empty() || piece.starts_with('#') || piece.starts_with('!'))
         {

@@ -484,7 +484,7 @@ fn acls_output_grants_a_fresh_principal_what_produce_and_consume_need() {
     let group = unique("cli-acls-group");
     let topic = env("KIO_TOPIC");
     let cfg = config(&env("KIO_AUDIENCE"), &format!("role_arn={role}"));
-    let broker = vec![
+    let broker = [
         "--bootstrap",
         "",
         "--security-protocol",
