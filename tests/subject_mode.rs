@@ -197,6 +197,8 @@ fn two_audiences_are_sent_as_members_and_become_an_aud_list() {
 /// client: the SDK called directly (our config refuses these up front).
 #[test]
 fn emulator_enforces_the_audience_limits_with_validation_errors() {
+    // Its requests would replace the others' "last request".
+    let _serial = serial();
     let emu = &fixture().emu;
     let url = emu.url().trim_end_matches('/').to_string();
     let rt = tokio::runtime::Builder::new_current_thread()
