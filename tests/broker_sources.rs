@@ -21,7 +21,6 @@ use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Set in a child process: the source it uses and what it does.
@@ -43,38 +42,14 @@ fn env(key: &str) -> String {
     })
 }
 
-/// Runs `scenario` in a child process of this binary whose environment
-/// holds only `PATH`, a fresh `HOME` and the harness's `KIO_*` variables;
-/// asserts that it passed and returns its stdout.
+/// Runs `scenario` in a child process (`common::run_in_child`) that also
+/// gets the harness's `KIO_*` variables and `extra`; returns its stdout.
 fn run_child(scenario: &str, extra: &[(&str, String)]) -> String {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("TMPDIR", std::env::temp_dir())
-        .env(CHILD, scenario)
-        .stdin(Stdio::null());
-    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("KIO_")) {
-        cmd.env(k, v);
-    }
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    println!("--- {scenario} stdout:\n{stdout}");
-    println!(
-        "--- {scenario} stderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} failed ({:?})",
-        out.status
-    );
-    stdout
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("KIO_"))
+        .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    common::run_in_child(CHILD, scenario, &env).0
 }
 
 /// The child's entry: runs the scenario named by [`CHILD`]; a no-op in

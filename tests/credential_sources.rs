@@ -27,39 +27,14 @@ use std::time::{Duration, Instant};
 /// Set in a child process: the scenario it runs.
 const CHILD: &str = "KIO_CREDENTIAL_SOURCE_CHILD";
 
-/// What a child printed and how it ended.
+/// What a child printed.
 struct ChildRun {
-    stdout: String,
     stderr: String,
 }
 
-/// Runs `scenario` in a child process of this binary with an empty
-/// environment (only `PATH`, a fresh `HOME` and `TMPDIR`), asserts that it
-/// passed, and returns its output.
 fn run_child(scenario: &str) -> ChildRun {
-    let home = tempfile::tempdir().unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("TMPDIR", std::env::temp_dir())
-        .env(CHILD, scenario)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let run = ChildRun {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    println!("--- {scenario} stdout:\n{}", run.stdout);
-    println!("--- {scenario} stderr:\n{}", run.stderr);
-    assert!(
-        out.status.success() && run.stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} failed ({:?})",
-        out.status
-    );
-    run
+    let (_, stderr) = common::run_in_child(CHILD, scenario, &[]);
+    ChildRun { stderr }
 }
 
 /// The child's entry: runs the scenario named by [`CHILD`]; a no-op in

@@ -310,11 +310,7 @@ impl Server {
             let injected = match self.sources.enter(Source::WebIdentity, &action) {
                 SourceFault::None => None,
                 SourceFault::Down => return Err(DropConnection),
-                SourceFault::ServerError => Some(StsError::new(
-                    500,
-                    "InternalFailure",
-                    "The request processing has failed because of an unknown error, exception or failure.",
-                )),
+                SourceFault::ServerError => Some(StsError::internal_failure()),
                 SourceFault::ExpiredToken => Some(StsError::new(
                     400,
                     "ExpiredTokenException",
@@ -349,11 +345,7 @@ impl Server {
                     ));
                 }
                 FaultMode::Throttle => Some(StsError::new(400, "Throttling", "Rate exceeded")),
-                FaultMode::ServerError => Some(StsError::new(
-                    500,
-                    "InternalFailure",
-                    "The request processing has failed because of an unknown error, exception or failure.",
-                )),
+                FaultMode::ServerError => Some(StsError::internal_failure()),
                 FaultMode::Unavailable => Some(StsError::new(
                     503,
                     "ServiceUnavailable",

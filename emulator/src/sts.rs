@@ -380,6 +380,28 @@ fn name_chars_ok(s: &str, extra: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) || extra.contains(c))
 }
 
+/// The `<Credentials>` element of an answer that hands out a session.
+fn credentials_node(creds: crate::state::SessionCredentials) -> Node {
+    Node::Parent(
+        "Credentials",
+        vec![
+            Node::Text("AccessKeyId", creds.access_key_id),
+            Node::Text("SecretAccessKey", creds.secret_access_key),
+            Node::Text("SessionToken", creds.session_token),
+            Node::Text("Expiration", clock::iso8601(creds.expires_at)),
+        ],
+    )
+}
+
+/// The role name of `arn:aws:iam::123456789012:role/[path/]<name>`, or
+/// `None` for a role of another account or a malformed ARN.
+fn role_name_in_account(role_arn: &str) -> Option<&str> {
+    role_arn
+        .strip_prefix(&format!("arn:aws:iam::{ACCOUNT_ID}:role/"))
+        .and_then(|path| path.rsplit('/').next())
+        .filter(|name| !name.is_empty() && name_chars_ok(name, ""))
+}
+
 /// `AssumeRole` on `arn:aws:iam::123456789012:role/<name>`.
 pub(crate) fn assume_role(
     state: &State,
@@ -425,10 +447,7 @@ pub(crate) fn assume_role(
              by role chaining.",
         ));
     }
-    let role_name = role_arn
-        .strip_prefix(&format!("arn:aws:iam::{ACCOUNT_ID}:role/"))
-        .and_then(|path| path.rsplit('/').next())
-        .filter(|name| !name.is_empty() && name_chars_ok(name, ""));
+    let role_name = role_name_in_account(role_arn);
     let Some(role_name) = role_name else {
         return Err(StsError::access_denied(format!(
             "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
@@ -446,15 +465,7 @@ pub(crate) fn assume_role(
         caller.identity.origin_subject.as_deref(),
     );
     Ok(vec![
-        Node::Parent(
-            "Credentials",
-            vec![
-                Node::Text("AccessKeyId", creds.access_key_id),
-                Node::Text("SecretAccessKey", creds.secret_access_key),
-                Node::Text("SessionToken", creds.session_token),
-                Node::Text("Expiration", clock::iso8601(creds.expires_at)),
-            ],
-        ),
+        credentials_node(creds),
         Node::Parent(
             "AssumedRoleUser",
             vec![
@@ -526,10 +537,7 @@ pub(crate) fn assume_role_with_web_identity(
             ),
         ));
     }
-    let role_name = role_arn
-        .strip_prefix(&format!("arn:aws:iam::{ACCOUNT_ID}:role/"))
-        .and_then(|path| path.rsplit('/').next())
-        .filter(|name| !name.is_empty() && name_chars_ok(name, ""));
+    let role_name = role_name_in_account(role_arn);
     if role_name.is_none() {
         return Err(StsError::access_denied(
             "Not authorized to perform sts:AssumeRoleWithWebIdentity",
@@ -555,15 +563,7 @@ pub(crate) fn assume_role_with_web_identity(
                 Node::Text("Arn", assumed.caller_arn),
             ],
         ),
-        Node::Parent(
-            "Credentials",
-            vec![
-                Node::Text("AccessKeyId", creds.access_key_id),
-                Node::Text("SecretAccessKey", creds.secret_access_key),
-                Node::Text("SessionToken", creds.session_token),
-                Node::Text("Expiration", clock::iso8601(creds.expires_at)),
-            ],
-        ),
+        credentials_node(creds),
         Node::Text(
             "Provider",
             OIDC_ISSUER.trim_start_matches("https://").to_string(),

@@ -41,6 +41,15 @@ impl StsError {
         Self::new(403, "AccessDenied", message)
     }
 
+    /// `InternalFailure` (500), STS's answer to an unknown server error.
+    pub fn internal_failure() -> Self {
+        Self::new(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    }
+
     /// `Sender` for client errors, `Receiver` for server errors.
     pub fn fault_type(&self) -> &'static str {
         if self.status >= 500 {

@@ -110,3 +110,34 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u
         .unwrap_or_default();
     (status, body)
 }
+
+/// Runs this test binary's test `child` in a child process whose
+/// environment holds only `PATH`, a fresh `HOME`, `TMPDIR`, `marker` =
+/// `scenario` and `env` (the SDK reads the process environment, so each
+/// credential source gets exactly what its runtime would set). Asserts
+/// that the child printed `scenario <scenario> passed` and exited 0;
+/// returns its stdout and stderr.
+pub fn run_in_child(marker: &str, scenario: &str, env: &[(String, String)]) -> (String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TMPDIR", std::env::temp_dir())
+        .env(marker, scenario)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    println!("--- {scenario} stdout:\n{stdout}");
+    println!("--- {scenario} stderr:\n{stderr}");
+    assert!(
+        out.status.success() && stdout.contains(&format!("scenario {scenario} passed")),
+        "scenario {scenario} failed ({:?})",
+        out.status
+    );
+    (stdout, stderr)
+}
