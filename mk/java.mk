@@ -1,0 +1,35 @@
+# Java: Kafka's own Java clients authenticated by the token file
+# `kafka-iam-oauth serve --token-file` keeps (issue 11; docs/java.md):
+# the console producer and consumer (the harness's jars) and a Maven +
+# JUnit 5 program (tests/java: producer, consumer in a group, admin client),
+# side by side against one serve'd file for three 60 s token lifetimes
+# (tests/java/run.sh). Mostly waiting: about 3.5 minutes of wall time.
+TEST_SUITES += test-java
+DEMOS += demo-java
+
+JAVA_BUILD := build/java
+JAVA_MVN := mvn -B -q -Dstyle.color=never -f tests/java/pom.xml
+# The command-line tool (`serve`), built into the shared target/.
+CLI_BIN := $(CARGO_TARGET_DIR)/debug/kafka-iam-oauth
+
+# Maven Central: kafka-clients, JUnit 5, the plugins, once (Java 17 and
+# Maven come from Debian, scripts/install-deps.sh). Compiling the test here
+# keeps downloads out of the timed, concurrent run.
+$(JAVA_BUILD)/.deps: tests/java/pom.xml $(wildcard tests/java/src/test/java/io/kafkaiamoauth/*.java)
+	@mkdir -p $(JAVA_BUILD)
+	$(JAVA_MVN) test-compile dependency:resolve-plugins >$(JAVA_BUILD)/mvn-deps.log 2>&1 || \
+	  { cat $(JAVA_BUILD)/mvn-deps.log >&2; exit 1; }
+	touch $@
+
+java-cli:
+	cargo build -q -p kafka-iam-oauth-cli
+
+test-java: $(JAVA_BUILD)/.deps java-cli
+	KIO_SERVE_BIN=$(CLI_BIN) tests/java/run.sh
+
+# Kafka's console producer, configured by a properties file only, sending
+# through the token file `serve` keeps (README, "Java and other JVM clients").
+demo-java: java-cli
+	KIO_SERVE_BIN=$(CLI_BIN) examples/java/console_producer.sh
+
+.PHONY: java-cli test-java demo-java
