@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# make test-dist: the cross-built release artifacts work on the machines
+# they are for, run here under qemu-user (no binfmt_misc: qemu-aarch64-static
+# is called directly, -L naming the arm64 Debian root for the loader and
+# libraries) against the harness's emulator and broker on loopback:
+#   - the manylinux2014_aarch64 wheel: auditwheel show, size budget,
+#     exports; arm64 CPython (Debian's, under qemu) imports it and oauth_cb
+#     mints a token;
+#   - the aarch64-unknown-linux-gnu C tarball: layout, SONAME, exports,
+#     pkg-config (relocatable, Libs.private = rustc's for the target);
+#     examples/c built with gcc-aarch64-linux-gnu through pkg-config, run
+#     under qemu against the broker; a program linked statically through
+#     `pkg-config --static` mints under qemu;
+#   - the static musl CLI: `kafka-iam-oauth token` on x86_64, and its
+#     arm64 twin under qemu;
+#   - the musllinux_1_2_x86_64 wheel: auditwheel show, budget, exports
+#     (no musl CPython can be had from the registries this project uses, so
+#     it is not imported here; docs/dist.md).
+# Artifacts from `make dist-test-build` (mk/dist.mk) in $DIST_OUT; env:
+# KIO_VERSION, DIST_OUT, DIST_ARM64_ROOT, DIST_TEST_WHEEL_BUDGET_KIB, and
+# the harness's env.sh loaded. One summary line; non-zero when a check failed.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+version=${KIO_VERSION:?} out=${DIST_OUT:?} aroot=$(cd "${DIST_ARM64_ROOT:?}" && pwd)
+budget=${DIST_TEST_WHEEL_BUDGET_KIB:?}
+major=${version%%.*}
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export AWS_ACCESS_KEY_ID=${KIO_USER_ACCESS_KEY_ID:?source the harness env.sh} AWS_SECRET_ACCESS_KEY=${KIO_USER_SECRET_ACCESS_KEY:?}
+config="region=eu-west-1,audience=${KIO_AUDIENCE:?},sts_endpoint=${KIO_EMULATOR_URL:?}"
+# Bounds: a mint under qemu (arm64 CPython start, import, TLS-free STS call)
+# and the C example's produce/consume round trip under qemu.
+QEMU_MINT_TIMEOUT=120
+QEMU_EXAMPLE_TIMEOUT=300
+qemu=qemu-aarch64-static
+tag=$(basename "${KIO_RUN_DIR:-harness}" | tr -c 'A-Za-z0-9_\n-' '_')
+logs=$(mkdir -p "build/dist/logs/$tag" && cd "build/dist/logs/$tag" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/kio-dist.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/install/symbols.sh
+source tests/install/symbols.sh
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "dist: ok   $*"; }
+bad() { failed=$((failed + 1)); echo "dist: FAIL $*"; }
+check() {
+  local name=$1; shift
+  if "$@" >"$logs/$name.log" 2>&1; then ok "$name"; else
+    bad "$name (build/dist/logs/$tag/$name.log):"; tail -n 25 "$logs/$name.log" | sed 's/^/    /'
+  fi
+}
+# The emulator's count of issued tokens: every mint below must raise it.
+issued() { curl -fsS "$KIO_EMULATOR_URL/_emulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_issued"])'; }
+# minted_by CMD...: CMD succeeds, prints the user's principal, and the
+# emulator issued a token meanwhile.
+minted_by() {
+  local before after output
+  before=$(issued) || return 1
+  output=$("$@") || { echo "exit $?: $output"; return 1; }
+  echo "$output"
+  after=$(issued) || return 1
+  echo "emulator tokens_issued: $before -> $after"
+  grep -qF "$KIO_USER_ARN" <<<"$output" || { echo "no $KIO_USER_ARN in the output"; return 1; }
+  [ "$after" -gt "$before" ]
+}
+
+# ---- the arm64 wheel
+whl_arm=$(ls "$out"/wheels/kafka_iam_oauth-"$version"-*manylinux2014_aarch64*.whl 2>/dev/null | head -n1)
+check wheel-aarch64-auditwheel-budget-exports scripts/dist/check-wheel.sh "${whl_arm:-missing manylinux2014_aarch64 wheel}" "$budget"
+python3 -m zipfile -e "${whl_arm:-/dev/null}" "$work/whl-arm64" 2>/dev/null
+arm_python() {
+  [ -d "$work/whl-arm64/kafka_iam_oauth" ] || { echo "no unpacked wheel"; return 1; }
+  PYTHONPATH=$work/whl-arm64 timeout "$QEMU_MINT_TIMEOUT" "$qemu" -L "$aroot" "$aroot/usr/bin/python3" -c '
+import platform, sys, time
+import kafka_iam_oauth
+native = sys.modules["kafka_iam_oauth._native"].__file__
+assert platform.machine() == "aarch64", platform.machine()
+assert native.startswith(sys.argv[2]), native
+token, expiry, principal, extensions = kafka_iam_oauth.oauth_cb(sys.argv[1])
+assert token.count(".") == 2 and expiry > time.time(), expiry
+print(platform.machine(), sys.version.split()[0], kafka_iam_oauth.__version__, native)
+print("oauth_cb:", principal, "expires in", round(expiry - time.time()), "s")
+' "$config" "$work/whl-arm64"
+}
+check wheel-aarch64-imports-and-mints-under-qemu minted_by arm_python
+
+# ---- the arm64 C tarball
+tgz=$out/kafka-iam-oauth-$version-aarch64-unknown-linux-gnu.tar.gz
+tar -C "$work" -xzf "$tgz" 2>/dev/null
+top=$work/kafka-iam-oauth-$version-aarch64-unknown-linux-gnu
+lib=$top/lib
+pc() { PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config "$@" kafka_iam_oauth; }
+layout() {
+  local h rc=0
+  [ -f "$tgz" ] || { echo "no $tgz"; return 1; }
+  (cd "$top" && find . | sort)
+  [ -f "$lib/libkafka_iam_oauth.so.$version" ] || { echo "no lib/libkafka_iam_oauth.so.$version"; rc=1; }
+  for link in libkafka_iam_oauth.so.$major libkafka_iam_oauth.so; do
+    [ "$(readlink "$lib/$link")" = "libkafka_iam_oauth.so.$version" ] || { echo "lib/$link is not a link to the library"; rc=1; }
+  done
+  for h in include/*.h; do cmp "$h" "$top/$h" || rc=1; done
+  for f in lib/libkafka_iam_oauth.a lib/pkgconfig/kafka_iam_oauth.pc LICENSE README.md; do
+    [ -s "$top/$f" ] || { echo "no $f"; rc=1; }
+  done
+  readelf -h "$lib/libkafka_iam_oauth.so.$version" | grep -q 'AArch64' || { echo "not an AArch64 library"; rc=1; }
+  readelf -d "$lib/libkafka_iam_oauth.so.$version" | grep SONAME
+  readelf -d "$lib/libkafka_iam_oauth.so.$version" | grep -q "SONAME.*\[libkafka_iam_oauth.so.$major\]" || rc=1
+  return $rc
+}
+check c-aarch64-tarball-layout-and-soname layout
+so_exports() { NM=aarch64-linux-gnu-nm kio_so_exports "$lib/libkafka_iam_oauth.so.$version"; }
+check c-aarch64-so-exports so_exports
+a_exports() { NM=aarch64-linux-gnu-nm kio_a_exports "$lib/libkafka_iam_oauth.a"; }
+check c-aarch64-a-exports a_exports
+pkgconfig() {
+  cat "$lib/pkgconfig/kafka_iam_oauth.pc"
+  [ "$(pc --modversion)" = "$version" ] || { echo "modversion is not $version"; return 1; }
+  [ "$(realpath "$(pc --variable=prefix)")" = "$(realpath "$top")" ] || { echo "prefix is not where it was unpacked"; return 1; }
+  local want have
+  want=$(cat "$out/clib/aarch64-unknown-linux-gnu/native-static-libs")
+  have=$(sed -n 's/^Libs.private: //p' "$lib/pkgconfig/kafka_iam_oauth.pc")
+  echo "rustc native-static-libs: $want"; echo "Libs.private:            $have"
+  [ -n "$want" ] && [ "$want" = "$have" ]
+  echo "--static --libs: $(pc --static --libs)"
+}
+check c-aarch64-pkg-config pkgconfig
+
+# The C example: arm64 librdkafka's headers and library from the arm64 root.
+mkdir -p "$work/rdinc" && ln -s "$aroot/usr/include/librdkafka" "$work/rdinc/librdkafka"
+arm_libs=$aroot/usr/lib/aarch64-linux-gnu:$aroot/lib/aarch64-linux-gnu
+example_build() {
+  # shellcheck disable=SC2046 # pkg-config output is meant to be split
+  aarch64-linux-gnu-gcc -Wall -Wextra -Werror examples/c/produce_consume.c -o "$work/produce_consume" \
+    $(pc --cflags --libs) -I"$work/rdinc" "$aroot/usr/lib/aarch64-linux-gnu/librdkafka.so.1" \
+    -Wl,-rpath-link,"$arm_libs" || return 1
+  readelf -h "$work/produce_consume" | grep Machine
+  readelf -d "$work/produce_consume" | grep NEEDED
+  readelf -d "$work/produce_consume" | grep -q "NEEDED.*\[libkafka_iam_oauth.so.$major\]"
+}
+check c-example-aarch64-builds-with-pkg-config example_build
+example_run() {
+  [ -x "$work/produce_consume" ] || { echo "not built"; return 1; }
+  LD_LIBRARY_PATH=$lib timeout "$QEMU_EXAMPLE_TIMEOUT" "$qemu" -L "$aroot" "$work/produce_consume" || return 1
+}
+check c-example-aarch64-runs-under-qemu minted_by example_run
+grep -h '^C: ' "$logs/c-example-aarch64-runs-under-qemu.log" | sed 's/^/    /'
+
+static_build() {
+  local libs
+  libs=$(pc --static --libs) || return 1
+  # Both libraries sit in lib/ and the linker prefers the .so for
+  # -lkafka_iam_oauth; -l: names the archive.
+  libs=${libs/-lkafka_iam_oauth/-l:libkafka_iam_oauth.a}
+  echo "aarch64-linux-gnu-gcc static_token.c $(pc --cflags) $libs"
+  # shellcheck disable=SC2046,SC2086
+  aarch64-linux-gnu-gcc -Wall -Wextra -Werror tests/dist/static_token.c -o "$work/static_token" $(pc --cflags) $libs || return 1
+  readelf -d "$work/static_token" | grep NEEDED
+  ! readelf -d "$work/static_token" | grep -q 'NEEDED.*libkafka_iam_oauth'
+}
+check c-aarch64-static-link-with-pkg-config-static static_build
+static_run() {
+  [ -x "$work/static_token" ] || { echo "not built"; return 1; }
+  timeout "$QEMU_MINT_TIMEOUT" "$qemu" -L "$aroot" "$work/static_token" "$config"
+}
+check c-aarch64-static-program-mints-under-qemu minted_by static_run
+
+# ---- the static musl CLI, x86_64 and arm64
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  cli=$out/cli/$t/kafka-iam-oauth
+  if [ ! -f cli/Cargo.toml ]; then echo "dist: skip cli-$t (no cli/ crate yet)"; continue; fi
+  cli_static() { kio_static_exe "$cli" && readelf -h "$cli" | grep Machine; }
+  check "cli-$t-is-static" cli_static
+  run=("$cli"); [[ "$t" == aarch64-* ]] && run=("$qemu" "$cli")
+  cli_token() { KAFKA_IAM_OAUTH_CONFIG=$config timeout "$QEMU_MINT_TIMEOUT" "${run[@]}" --json token; }
+  check "cli-$t-token" minted_by cli_token
+done
+
+# ---- the x86_64 musllinux wheel
+whl_musl=$(ls "$out"/wheels/kafka_iam_oauth-"$version"-*musllinux_1_2_x86_64*.whl 2>/dev/null | head -n1)
+check wheel-musllinux-x86_64-auditwheel-budget-exports scripts/dist/check-wheel.sh "${whl_musl:-missing musllinux_1_2_x86_64 wheel}" "$budget"
+echo "dist: note: the musllinux wheel is not imported: no musl CPython is available from Debian, PyPI or the other registries reachable here"
+
+echo "dist: $passed passed, $failed failed (cross-built profile ${DIST_PROFILE:-dist-test}; logs in build/dist/logs/$tag)"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
