@@ -249,7 +249,7 @@ fn broker_lines(
             Err((code, text)) => {
                 let advice = if code == ERR_TOPIC_AUTHORIZATION_FAILED {
                     format!(
-                        "User:{principal} has no ACL on topic {topic}: grant it (kafka-iam-oauth acls --topic {topic} --principal {principal})"
+                        "User:{principal} has no ACL on topic {topic}: grant it (kafka-iam-oauth acls --topic {topic} --produce --principal {principal}, or --consume --group G)"
                     )
                 } else {
                     format!("topic {topic}: {text}")
@@ -270,7 +270,8 @@ fn broker_lines(
             Err((code, text)) => {
                 let advice = if code == ERR_GROUP_AUTHORIZATION_FAILED {
                     format!(
-                        "User:{principal} has no ACL on consumer group {group}: grant Read on it (kafka-iam-oauth acls --group {group} --consume --principal {principal})"
+                        "User:{principal} has no ACL on consumer group {group}: grant Read on it (kafka-iam-oauth acls --topic {} --group {group} --consume --principal {principal})",
+                        opts.topic.as_deref().unwrap_or("TOPIC")
                     )
                 } else {
                     format!("group {group}: {text}")

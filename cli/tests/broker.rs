@@ -14,11 +14,13 @@ use base64::Engine;
 use kafka_iam_oauth_cli::rdkafka::{BrokerOptions, Librdkafka};
 use kafka_iam_oauth_emulator::{NO_ACL_USER, USER};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kafka-iam-oauth");
+use common::{text, Creds};
+use std::io::{Read, Write};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 /// Longest one CLI command may take (doctor waits up to its broker timeout).
 const COMMAND_BOUND: Duration = Duration::from_secs(60);
 /// How long the broker has to answer one authentication.
@@ -50,75 +52,16 @@ fn config(audience: &str, extra: &str) -> String {
     c
 }
 
-/// A command with the harness identity `(key, secret)` and nothing else.
-fn cli(keys: (&str, &str), args: &[&str]) -> Command {
-    let dir = std::env::temp_dir().join(format!("kio-cli-broker-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let empty = dir.join("empty");
-    std::fs::write(&empty, "").unwrap();
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &dir)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_ACCESS_KEY_ID", keys.0)
-        .env("AWS_SECRET_ACCESS_KEY", keys.1)
-        .stdin(Stdio::null());
-    if let Some(ld) = std::env::var_os("LD_LIBRARY_PATH") {
-        c.env("LD_LIBRARY_PATH", ld);
-    }
-    c
-}
-
 const USER_KEYS: (&str, &str) = (USER.access_key_id, USER.secret_access_key);
 const NO_ACL_KEYS: (&str, &str) = (NO_ACL_USER.access_key_id, NO_ACL_USER.secret_access_key);
 
-fn run(mut c: Command) -> Output {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    // Read while waiting: a full pipe would stall the child.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let o = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = out.read_to_end(&mut b);
-        b
-    });
-    let e = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = err.read_to_end(&mut b);
-        b
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > COMMAND_BOUND {
-            let _ = child.kill();
-            panic!("{c:?} ran longer than {COMMAND_BOUND:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: o.join().unwrap(),
-        stderr: e.join().unwrap(),
-    }
+fn run(c: Command) -> Output {
+    common::run(c, COMMAND_BOUND)
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// A command with the harness identity `(key, secret)` and nothing else.
+fn cli(keys: (&str, &str), args: &[&str]) -> Command {
+    common::cli(&Creds::keys(keys.0, keys.1), args)
 }
 
 fn raw_token(keys: (&str, &str), config: &str) -> String {

@@ -10,10 +10,12 @@ use kafka_iam_oauth_emulator::{
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{cli, finish, text, Creds};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kafka-iam-oauth");
 /// Longest any one command may take here (it mints at most a few tokens
 /// from a local emulator).
 const COMMAND_BOUND: Duration = Duration::from_secs(30);
@@ -35,70 +37,13 @@ fn config(emu: &RunningEmulator, extra: &str) -> String {
     c
 }
 
-/// Credentials a child runs with.
-#[derive(Clone)]
-enum Creds {
-    None,
-    Keys(String, String, Option<String>),
-}
-
 fn user() -> Creds {
-    Creds::Keys(
-        USER.access_key_id.into(),
-        USER.secret_access_key.into(),
-        None,
-    )
-}
-
-/// A `kafka-iam-oauth` command with a clean, loopback-only environment.
-fn cli(creds: &Creds, args: &[&str]) -> Command {
-    let dir = std::env::temp_dir().join(format!("kio-cli-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let empty = dir.join("empty");
-    std::fs::write(&empty, "").unwrap();
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &dir)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .stdin(Stdio::null());
-    if let Creds::Keys(id, secret, session) = creds {
-        c.env("AWS_ACCESS_KEY_ID", id)
-            .env("AWS_SECRET_ACCESS_KEY", secret);
-        if let Some(s) = session {
-            c.env("AWS_SESSION_TOKEN", s);
-        }
-    }
-    c
+    Creds::keys(USER.access_key_id, USER.secret_access_key)
 }
 
 /// Runs to completion within [`COMMAND_BOUND`].
-fn run(mut c: Command) -> Output {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > COMMAND_BOUND {
-            let _ = child.kill();
-            panic!("{c:?} ran longer than {COMMAND_BOUND:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn run_cli(c: std::process::Command) -> Output {
+    common::run(c, COMMAND_BOUND)
 }
 
 fn json(o: &Output) -> Value {
@@ -124,7 +69,7 @@ fn assert_no_secrets(out: &str, creds: &Creds, jwt: &str) {
 }
 
 fn raw_token(creds: &Creds, config: &str) -> String {
-    let o = run(cli(creds, &["--config", config, "token", "--raw"]));
+    let o = run_cli(cli(creds, &["--config", config, "token", "--raw"]));
     assert!(o.status.success(), "{}", text(&o));
     let jwt = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(jwt.split('.').count(), 3, "{jwt}");
@@ -135,7 +80,7 @@ fn raw_token(creds: &Creds, config: &str) -> String {
 /// fields, the expected principal, and no secret anywhere.
 fn whoami_and_token(creds: &Creds, config: &str, principal: &str, provider: &str) -> Value {
     let jwt = raw_token(creds, config);
-    let who = run(cli(creds, &["--config", config, "--json", "whoami"]));
+    let who = run_cli(cli(creds, &["--config", config, "--json", "whoami"]));
     assert!(who.status.success(), "{}", text(&who));
     let w = json(&who);
     for field in [
@@ -164,12 +109,12 @@ fn whoami_and_token(creds: &Creds, config: &str, principal: &str, provider: &str
         "{w}"
     );
     assert_no_secrets(&text(&who), creds, &jwt);
-    let human = run(cli(creds, &["--config", config, "whoami"]));
+    let human = run_cli(cli(creds, &["--config", config, "whoami"]));
     assert!(human.status.success());
     assert!(text(&human).contains(&format!("User:{principal}")));
     assert_no_secrets(&text(&human), creds, &jwt);
 
-    let tok = run(cli(creds, &["--config", config, "--json", "token"]));
+    let tok = run_cli(cli(creds, &["--config", config, "--json", "token"]));
     assert!(tok.status.success(), "{}", text(&tok));
     let t = json(&tok);
     for field in [
@@ -190,7 +135,7 @@ fn whoami_and_token(creds: &Creds, config: &str, principal: &str, provider: &str
     assert!(t["header"]["kid"].is_string(), "{t}");
     assert!(t["expires_in_seconds"].as_u64().unwrap() > 60);
     assert_no_secrets(&text(&tok), creds, &jwt);
-    let human = run(cli(creds, &["--config", config, "token"]));
+    let human = run_cli(cli(creds, &["--config", config, "token"]));
     assert!(human.status.success());
     assert_no_secrets(&text(&human), creds, &jwt);
     w
@@ -250,7 +195,7 @@ fn config_from_env_and_properties_file_and_usage_errors() {
         ),
     )
     .unwrap();
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &["--properties", props.to_str().unwrap(), "--json", "token"],
     ));
@@ -258,12 +203,12 @@ fn config_from_env_and_properties_file_and_usage_errors() {
     assert_eq!(json(&o)["principal"], USER.arn);
     let mut c = cli(&user(), &["--json", "token"]);
     c.env("KAFKA_IAM_OAUTH_CONFIG", config(&emu, ""));
-    assert!(run(c).status.success());
+    assert!(run_cli(c).status.success());
     // No configuration, a bad key, a bad flag: exit 2 with the reason.
-    let o = run(cli(&user(), &["token"]));
+    let o = run_cli(cli(&user(), &["token"]));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("KAFKA_IAM_OAUTH_CONFIG"));
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &[
             "--config",
@@ -282,7 +227,7 @@ fn config_from_env_and_properties_file_and_usage_errors() {
         text(&o)
     );
     assert_eq!(
-        run(cli(&user(), &["token", "--no-such-flag"]))
+        run_cli(cli(&user(), &["token", "--no-such-flag"]))
             .status
             .code(),
         Some(2)
@@ -291,7 +236,7 @@ fn config_from_env_and_properties_file_and_usage_errors() {
 
 /// doctor --json: the failed step's name and the exit status.
 fn doctor(creds: &Creds, config: &str) -> (Option<i32>, Value) {
-    let o = run(cli(creds, &["--config", config, "--json", "doctor"]));
+    let o = run_cli(cli(creds, &["--config", config, "--json", "doctor"]));
     let v = json(&o);
     (o.status.code(), v)
 }
@@ -371,7 +316,7 @@ fn doctor_names_the_failing_sts_step() {
 
     // The claims check against what a broker expects.
     emu.set_policy(Policy::default());
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &[
             "--config",
@@ -383,7 +328,7 @@ fn doctor_names_the_failing_sts_step() {
         ],
     ));
     assert_eq!(json(&o)["failed_step"], "claims", "{}", text(&o));
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &[
             "--config",
@@ -439,19 +384,6 @@ extern "C" {
 const SIGTERM: i32 = 15;
 const SIGINT: i32 = 2;
 
-/// Waits up to `bound` for the child to exit; its output.
-fn finish(mut child: Child, bound: Duration) -> Output {
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            panic!("serve did not exit within {bound:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn serve_writes_0600_atomically_refuses_a_second_and_exits_0_on_signals() {
     let emu = emulator();
@@ -468,7 +400,7 @@ fn serve_writes_0600_atomically_refuses_a_second_and_exits_0_on_signals() {
     );
 
     // A second serve on the same file refuses, exit 2.
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &[
             "--config",
@@ -514,7 +446,7 @@ fn serve_writes_0600_atomically_refuses_a_second_and_exits_0_on_signals() {
     );
 
     // --once: one token and exit 0.
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &[
             "--config",
@@ -533,7 +465,7 @@ fn serve_into_a_read_only_directory_fails_clearly() {
     if unsafe { geteuid() } == 0 {
         // root writes anywhere; a read-only bind is what refuses root, so
         // use a path under /proc, which nobody can create files in.
-        let o = run(cli(
+        let o = run_cli(cli(
             &user(),
             &[
                 "--config",
@@ -554,7 +486,7 @@ fn serve_into_a_read_only_directory_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
     let file = dir.path().join("token.jwt");
-    let o = run(cli(
+    let o = run_cli(cli(
         &user(),
         &[
             "--config",
@@ -621,19 +553,7 @@ fn serve_keeps_the_last_token_through_an_sts_outage_then_reports_its_expiry() {
         log.lock().unwrap()
     );
     signal(&child, SIGTERM);
-    let status = {
-        let started = Instant::now();
-        loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "serve did not stop"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let status = finish(child, Duration::from_secs(10)).status;
     reader.join().unwrap();
     assert_eq!(status.code(), Some(0));
     assert_no_secrets(&log.lock().unwrap(), &user(), &jwt);
