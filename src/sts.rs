@@ -893,7 +893,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// that fails mid-life is named with what to check.
 fn credentials_error(cfg: &Config, e: CredentialsError, last_provider: Option<&str>) -> Error {
     let detail = error_chain(&e);
-    let failing = last_provider.or_else(|| configured_provider());
+    let failing = last_provider.or(configured_provider());
     let message = match (e, failing) {
         (CredentialsError::CredentialsNotLoaded(_), Some(p)) if last_provider.is_some() => format!(
             "no AWS credentials: {} handed them out before and now fails. {} ({detail})",
