@@ -548,3 +548,81 @@ pub(crate) fn issue_role_session(
     let assumed_id = format!("{}:{session_name}", unique_id("AROA", role_arn));
     state.issue_session(role_arn, &assumed_arn, &assumed_id, seconds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Policy;
+    use hyper::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn control_api_shapes() {
+        let s = SourceState::new();
+        s.apply_json(
+            &json!({"credential_seconds": 180, "fault": {"source": "imds", "mode": "down"}}),
+        )
+        .unwrap();
+        assert_eq!(s.credential_seconds(), 180);
+        assert_eq!(s.stats().faults[&Source::Imds], SourceFault::Down);
+        s.apply_json(&json!({"fault": {"source": "imds", "mode": "none"}}))
+            .unwrap();
+        assert!(s.stats().faults.is_empty());
+        assert!(s
+            .apply_json(&json!({"fault": {"source": "ec2", "mode": "down"}}))
+            .is_err());
+        assert!(s.apply_json(&json!({"credential_seconds": 0})).is_err());
+        assert!(s.apply_json(&json!({"nope": 1})).is_err());
+        s.apply_json(&json!({"reset": true})).unwrap();
+        assert_eq!(s.credential_seconds(), DEFAULT_CREDENTIAL_SECONDS);
+    }
+
+    #[test]
+    fn imds_needs_a_session_token_and_rotates_at_half_life() {
+        let (s, state) = (SourceState::new(), State::new(Policy::default()));
+        let none = HeaderMap::new();
+        let path = "/latest/meta-data/iam/security-credentials/";
+        assert_eq!(s.imds(&state, "GET", path, &none).unwrap().0, 401, "IMDSv1");
+        let mut ttl = HeaderMap::new();
+        ttl.insert(
+            "x-aws-ec2-metadata-token-ttl-seconds",
+            HeaderValue::from_static("60"),
+        );
+        let (status, _, token, headers) = s.imds(&state, "PUT", "/latest/api/token", &ttl).unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(headers[0].1, "60");
+        let mut auth = HeaderMap::new();
+        auth.insert(
+            "x-aws-ec2-metadata-token",
+            HeaderValue::from_str(&token).unwrap(),
+        );
+        assert_eq!(
+            s.imds(&state, "GET", path, &auth).unwrap().2,
+            INSTANCE_ROLE.name
+        );
+        let creds = |s: &SourceState| {
+            let body = s
+                .imds(
+                    &state,
+                    "GET",
+                    &format!("{path}{}", INSTANCE_ROLE.name),
+                    &auth,
+                )
+                .unwrap()
+                .2;
+            serde_json::from_str::<Value>(&body).unwrap()["AccessKeyId"].clone()
+        };
+        let first = creds(&s);
+        assert_eq!(creds(&s), first, "the same session until half its life");
+        // A new lifetime starts a new session; past half of it, another.
+        s.set_credential_seconds(1);
+        let short = creds(&s);
+        assert_ne!(short, first);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_ne!(creds(&s), short);
+        s.set_fault(Source::Imds, SourceFault::Down);
+        assert!(
+            s.imds(&state, "GET", path, &auth).is_none(),
+            "connection dropped"
+        );
+    }
+}
