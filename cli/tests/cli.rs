@@ -583,3 +583,92 @@ fn no_acl_identity_whoami() {
     );
     assert_eq!(w["caller_arn"], NO_ACL_USER.arn);
 }
+
+#[test]
+fn whoami_and_token_show_principal_id_when_it_differs_from_sub() {
+    let emu = emulator();
+    let subject = "alice@example.com";
+    let s = emu.session_credentials_with_origin(ROLE, Some(subject), Duration::from_secs(3600));
+    let creds = Creds::Keys(
+        s.access_key_id.clone(),
+        s.secret_access_key.clone(),
+        Some(s.session_token.clone()),
+    );
+    let cfg = config(&emu, "subject_mode=origin_identity");
+    let w = whoami_and_token(&creds, &cfg, subject, "EnvironmentVariable");
+    assert_eq!(w["sub"], subject, "{w}");
+    assert_eq!(w["principal_id"], ROLE, "{w}");
+    let o = run_cli(cli(&creds, &["--config", &cfg, "token"]));
+    assert!(
+        text(&o).contains(&format!("principal_id: {ROLE} (differs from sub)")),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn verify_finds_the_keys_through_oidc_discovery() {
+    let emu = emulator();
+    let cfg = config(&emu, "");
+    // No token: verify mints one; no --jwks: the issuer's discovery document.
+    let o = run_cli(cli(
+        &user(),
+        &[
+            "--config",
+            &cfg,
+            "--json",
+            "verify",
+            "--issuer",
+            emu.issuer(),
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&o);
+    assert_eq!(v["first_failure"], Value::Null);
+    let kid = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "kid")
+        .unwrap();
+    assert!(
+        kid["message"]
+            .as_str()
+            .unwrap()
+            .contains("/.well-known/jwks.json"),
+        "{v}"
+    );
+    // A token from stdin, checked against another issuer: exit 1 at iss.
+    let jwt = raw_token(&user(), &cfg);
+    let mut c = cli(
+        &user(),
+        &[
+            "--json",
+            "verify",
+            "-",
+            "--issuer",
+            "https://other.example.com",
+            "--audience",
+            "cli.example.com",
+            "--jwks",
+            &emu.jwks_url(),
+        ],
+    );
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(jwt.as_bytes())
+            .unwrap();
+    }
+    let o = finish(child, COMMAND_BOUND);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(json(&o)["first_failure"]["check"], "iss");
+    assert_no_secrets(&String::from_utf8_lossy(&o.stdout), &user(), &jwt);
+}
