@@ -33,6 +33,7 @@ from ._native import (
     TokenTimeoutError,
     __version__,
     _report_failure,
+    check,
     config_keys,
     escape_config_value,
     oauth_cb,
@@ -51,6 +52,7 @@ __all__ = [
     "TokenTimeoutError",
     "__version__",
     "build_config",
+    "check",
     "config_keys",
     "escape_config_value",
     "oauth_cb",
@@ -168,17 +170,31 @@ class TokenProvider:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.token, timeout)
 
+    def _token_for_client(self) -> Token:
+        """:meth:`token` for a Kafka client library that hides or delays the
+        exception (confluent-kafka's "OAuth token not set within 10
+        seconds", kafka-python's and aiokafka's connection errors): a
+        failure also goes to the logger, and to stderr once per distinct
+        failure when the application configured no handler (as ``oauth_cb``
+        does)."""
+        try:
+            return self.token()
+        except Error as e:
+            _report_failure(e)
+            raise
+
+    async def _token_async_for_client(self) -> Token:
+        """:meth:`token_async`, reporting a failure like :meth:`_token_for_client`."""
+        try:
+            return await self.token_async()
+        except Error as e:
+            _report_failure(e)
+            raise
+
     def __call__(self, _config: Any = None) -> Tuple[str, float, str, Dict[str, str]]:
         """confluent-kafka ``oauth_cb``: ``(token, expiry, principal, extensions)``.
         The argument (``sasl.oauthbearer.config``) is ignored."""
-        try:
-            tok = self.token()
-        except Error as e:
-            code = f" [{e.aws_code}]" if e.aws_code else ""
-            # The logger, and stderr once per distinct failure when the
-            # application configured no handler (as oauth_cb does).
-            _report_failure(f"kafka_iam_oauth: no OAUTHBEARER token ({e.kind} error{code}): {e}")
-            raise
+        tok = self._token_for_client()
         return tok.value, tok.expires_at, tok.principal, tok.extensions
 
     def __repr__(self) -> str:

@@ -30,9 +30,11 @@ class AIOKafkaTokenProvider(_Base):  # type: ignore[misc]
     def __init__(self, provider: Optional[TokenProvider] = None, **kwargs: Any) -> None:
         self.provider = provider if provider is not None else TokenProvider(**kwargs)
 
+    # aiokafka turns the exception into a connection error: the reason
+    # also goes to our logger (stderr without logging configured).
     async def token(self) -> str:
-        return (await self.provider.token_async()).value
+        return (await self.provider._token_async_for_client()).value
 
     def extensions(self) -> Dict[str, str]:
         cached = self.provider._provider.cached_token()
-        return (cached or self.provider.token()).extensions
+        return (cached or self.provider._token_for_client()).extensions

@@ -33,8 +33,10 @@ class KafkaPythonTokenProvider(_Base):  # type: ignore[misc,valid-type]
     def __init__(self, provider: Optional[TokenProvider] = None, **kwargs: Any) -> None:
         self.provider = provider if provider is not None else TokenProvider(**kwargs)
 
+    # kafka-python turns the exception into a connection error on its own
+    # `kafka` logger: the reason also goes to ours (stderr without logging).
     def token(self) -> str:
-        return self.provider.token().value
+        return self.provider._token_for_client().value
 
     def extensions(self) -> Dict[str, str]:
-        return self.provider.token().extensions
+        return self.provider._token_for_client().extensions

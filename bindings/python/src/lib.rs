@@ -455,18 +455,160 @@ fn oauth_cb<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyTuple>>
         Err(e) => {
             // confluent-kafka reports only "OAuth callback raised
             // exception": the reason has to reach the log.
-            let code = e.aws_code().map(|c| format!(" [{c}]")).unwrap_or_default();
             logging::report_failure(
                 py,
-                &format!(
-                    "kafka_iam_oauth: no OAUTHBEARER token ({} error{code}): {}",
-                    kind_name(e.kind()),
-                    e.message()
-                ),
+                &failure_message(kind_name(e.kind()), e.aws_code(), e.message()),
             );
             Err(to_py_err(py, &e))
         }
     }
+}
+
+/// The one wording of a failed token request, for the log and the
+/// last-resort stderr line (`oauth_cb` and, through `_report_failure`,
+/// the Python token providers).
+fn failure_message(kind: &str, aws_code: Option<&str>, message: &str) -> String {
+    let code = aws_code.map(|c| format!(" [{c}]")).unwrap_or_default();
+    format!("kafka_iam_oauth: no OAUTHBEARER token ({kind} error{code}): {message}")
+}
+
+/// `kafka_iam_oauth.check(config)`: `doctor`'s chain of set-up checks
+/// (configuration, credentials and their source, the STS endpoint,
+/// federation, the permission for this audience, a minted token, and the
+/// claims against `expected_issuer` / `expected_audience` when given),
+/// in-process, through the core's `diagnose` (its own STS client, never
+/// the token cache). Raises the failed step's real exception (`StsError`
+/// with `aws_code == "AccessDenied"` when the call is denied); returns the
+/// report as a dict when every check passed.
+///
+/// `timeout` (seconds, default 8) bounds the whole chain: past it,
+/// `TokenTimeoutError` names the step still running. Each network step is
+/// also bounded by the configuration's `mint_timeout_seconds`; the chain
+/// is left to finish on its own thread.
+#[pyfunction]
+#[pyo3(signature = (config, extensions = "", *, expected_issuer = None, expected_audience = None, timeout = None))]
+fn check<'py>(
+    py: Python<'py>,
+    config: &str,
+    extensions: &str,
+    expected_issuer: Option<String>,
+    expected_audience: Option<String>,
+    timeout: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use kafka_iam_oauth::diagnose::{self, Check, Options};
+    use std::sync::mpsc;
+    let t = timeout_arg(timeout)?;
+    let _attached = logging::Attached::enter(py);
+    logging::drain(py);
+    let options = Options {
+        expected_issuer,
+        expected_audience,
+    };
+    let (config, extensions) = (config.to_owned(), extensions.to_owned());
+    // Steps as they finish, then the report: on a timeout, the step after
+    // the last one reported is the one still running.
+    enum Msg {
+        Step(Check),
+        Done(Box<diagnose::Report>),
+    }
+    let (tx, rx) = mpsc::channel();
+    let done = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("kafka-iam-oauth-check".into())
+        .spawn(move || {
+            let report = diagnose::run(&config, &extensions, &options, |step| {
+                let _ = tx.send(Msg::Step(step.check));
+            });
+            let _ = done.send(Msg::Done(Box::new(report)));
+        });
+    if let Err(e) = spawned {
+        let e = Error::new(ErrorKind::Internal, format!("cannot start the check: {e}"));
+        return Err(to_py_err(py, &e));
+    }
+    let outcome = logging::detached(py, move || {
+        let deadline = std::time::Instant::now() + t;
+        let mut last: Option<Check> = None;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Msg::Step(c)) => last = Some(c),
+                Ok(Msg::Done(report)) => return Ok(*report),
+                Err(_) => return Err(last),
+            }
+        }
+    });
+    logging::drain(py);
+    let report = match outcome {
+        Ok(report) => report,
+        Err(last) => {
+            let running = match last {
+                None => Check::ALL[0],
+                Some(c) => Check::ALL
+                    .iter()
+                    .skip_while(|x| **x != c)
+                    .nth(1)
+                    .copied()
+                    .unwrap_or(c),
+            };
+            let e = Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "check() did not finish within {:.3} s: still at \"{}\" (raise `timeout`, or see `mint_timeout_seconds`)",
+                    t.as_secs_f64(),
+                    running.title()
+                ),
+            );
+            return Err(to_py_err(py, &e));
+        }
+    };
+    let report = report.into_result().map_err(|e| to_py_err(py, &e))?;
+    report_dict(py, &report)
+}
+
+/// `check()`'s answer: the steps (`check`, `title`, `verdict`, `message`),
+/// the identity, and the minted token's principal and expiry (never the JWT).
+fn report_dict<'py>(
+    py: Python<'py>,
+    report: &kafka_iam_oauth::diagnose::Report,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let steps = PyList::empty(py);
+    for s in &report.steps {
+        let step = PyDict::new(py);
+        step.set_item("check", s.check.name())?;
+        step.set_item("title", s.check.title())?;
+        step.set_item("verdict", s.verdict.as_str())?;
+        step.set_item("message", &s.message)?;
+        steps.append(step)?;
+    }
+    d.set_item("steps", steps)?;
+    if let Some(id) = &report.identity {
+        d.set_item("credentials_source", &id.source)?;
+        d.set_item("credentials_provider", &id.provider)?;
+        d.set_item("profile", id.profile.as_deref())?;
+        d.set_item("role_arn", id.role_arn.as_deref())?;
+        d.set_item("region", &id.region)?;
+        d.set_item("sts_endpoint", &id.sts_endpoint)?;
+        d.set_item("caller_arn", id.caller_arn.as_deref())?;
+        d.set_item("account", id.account.as_deref())?;
+    }
+    if let Some(tok) = &report.token {
+        d.set_item("principal", tok.principal())?;
+        d.set_item("expires_at", epoch_seconds(tok.expires_at()))?;
+    }
+    Ok(d)
+}
+
+/// The `kafka-iam-oauth` command (`kafka_iam_oauth_cli::main_from_args`,
+/// the same code as the binary), run by the wheel's console script
+/// (`kafka_iam_oauth._cli:main`). `args` is `sys.argv` (the program name
+/// first); returns the exit status. Runs with the GIL released: `serve`
+/// blocks SIGTERM/SIGINT on this thread and waits for them itself.
+#[pyfunction]
+fn _cli_main(py: Python<'_>, args: Vec<std::ffi::OsString>) -> i32 {
+    let code = logging::detached(py, move || kafka_iam_oauth_cli::main_from_args(args));
+    logging::drain(py);
+    code
 }
 
 /// The `sasl.oauthbearer.config` keys, from the core's table: one dict
@@ -506,11 +648,27 @@ fn _logger(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     logging::python_logger(py)
 }
 
-/// Reports a failed token request as `oauth_cb` does (the logger, and
-/// stderr when no handler is configured); `TokenProvider.__call__` uses it.
+/// Reports a failed token request (`error`, one of our exceptions) as
+/// `oauth_cb` does: the logger, and stderr when no handler is configured.
+/// The Python token providers a client library calls (`TokenProvider` as
+/// `oauth_cb`, kafka-python's and aiokafka's) use it, because those
+/// libraries also hide or delay the exception.
 #[pyfunction]
-fn _report_failure(py: Python<'_>, message: &str) {
-    logging::report_failure(py, message);
+fn _report_failure(py: Python<'_>, error: &Bound<'_, PyAny>) {
+    let attr = |name: &str| -> Option<String> {
+        error
+            .getattr(name)
+            .ok()
+            .filter(|v| !v.is_none())
+            .and_then(|v| v.str().ok())
+            .map(|s| s.to_string())
+    };
+    let kind = attr("kind").unwrap_or_else(|| "internal".into());
+    let message = error.str().map(|s| s.to_string()).unwrap_or_default();
+    logging::report_failure(
+        py,
+        &failure_message(&kind, attr("aws_code").as_deref(), &message),
+    );
 }
 
 /// Log records dropped because no Python thread drained the queue in time.
@@ -551,6 +709,8 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_dropped_log_records, m)?)?;
     m.add_function(wrap_pyfunction!(oauth_cb, m)?)?;
     m.add_function(wrap_pyfunction!(parse_config, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(escape_config_value, m)?)?;
     m.add_function(wrap_pyfunction!(_logger, m)?)?;
