@@ -15,9 +15,11 @@ use kafka_iam_oauth_cli::rdkafka::{BrokerOptions, Librdkafka};
 use kafka_iam_oauth_emulator::{NO_ACL_USER, USER};
 use serde_json::{json, Value};
 mod common;
+// The core's test helpers: its loopback HTTP client for the control API.
+#[path = "../../tests/common/mod.rs"]
+mod core_common;
 
 use common::{text, Creds};
-use std::io::{Read, Write};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -72,22 +74,15 @@ fn raw_token(keys: (&str, &str), config: &str) -> String {
 
 /// `POST path` with a JSON body to the harness emulator's control API.
 fn emulator_post(path: &str, body: &Value) -> Value {
-    let url = url::Url::parse(&env("KIO_EMULATOR_URL")).unwrap();
-    let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
-    let body = body.to_string();
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: emulator\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{resp}");
-    serde_json::from_str(body).unwrap()
+    let url = format!("{}{path}", env("KIO_EMULATOR_URL"));
+    let (status, answer) = core_common::http(
+        "POST",
+        &url,
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    serde_json::from_str(&answer).unwrap()
 }
 
 /// Claims signed with the harness issuer's own keys.
