@@ -18,8 +18,14 @@ config = f"region={env.get('AWS_REGION', 'eu-west-1')},audience={env['KIO_AUDIEN
 if env.get("KIO_EMULATOR_URL"):
     config += f",sts_endpoint={env['KIO_EMULATOR_URL']}"
 
-# Fail fast on a bad config string, before any client is built.
-kafka_iam_oauth.parse_config(config)
+# At start-up, before any client is built: the checks of `kafka-iam-oauth
+# doctor` (config, credentials, STS, federation, permission, a token), so a
+# problem shows as its real reason (e.g. AccessDenied and the permission to
+# grant), not as confluent-kafka's "OAuth token not set within 10 seconds".
+try:
+    kafka_iam_oauth.check(config)
+except kafka_iam_oauth.Error as e:
+    sys.exit(f"Cannot get a Kafka token: {e}")
 
 common = {
     "bootstrap.servers": env["KIO_BOOTSTRAP_SSL"],
