@@ -6,7 +6,8 @@
 #![no_main]
 
 use kafka_iam_oauth::config::{
-    escape_value, MAX_AUDIENCE_LEN, MAX_DURATION_SECONDS, MAX_TAGS, MIN_DURATION_SECONDS,
+    escape_value, MAX_AUDIENCES, MAX_AUDIENCE_LEN, MAX_DURATION_SECONDS, MAX_TAGS,
+    MIN_DURATION_SECONDS,
 };
 use kafka_iam_oauth::Config;
 use libfuzzer_sys::fuzz_target;
@@ -34,7 +35,14 @@ fuzz_target!(|data: &[u8]| {
     };
 
     assert!(!c.region.is_empty());
-    assert!(!c.audience.is_empty() && c.audience.chars().count() <= MAX_AUDIENCE_LEN);
+    // Every audience (audience, audience_2 ... audience_10) within STS's
+    // limits, and none twice.
+    let audiences: Vec<&str> = c.audiences().collect();
+    assert!(audiences.len() <= MAX_AUDIENCES);
+    for (i, a) in audiences.iter().enumerate() {
+        assert!(!a.is_empty() && a.chars().count() <= MAX_AUDIENCE_LEN);
+        assert!(!audiences[..i].contains(a));
+    }
     assert!((MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&c.duration_seconds));
     assert!(c.tags.len() <= MAX_TAGS);
     assert!(c.tags.keys().all(|name| !name.is_empty()));
