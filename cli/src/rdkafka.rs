@@ -156,6 +156,14 @@ impl Librdkafka {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        if cfg!(target_feature = "crt-static") {
+            // A static (musl) build has no dynamic loader to open it with.
+            return Err(format!(
+                "this kafka-iam-oauth is a static build and cannot load librdkafka ({}): run doctor --bootstrap \
+                 with the dynamically linked build (pip install kafka-iam-oauth, or cargo install --path cli)",
+                errors.first().cloned().unwrap_or_default()
+            ));
+        }
         Err(format!(
             "librdkafka could not be loaded (tried {}): install it (Debian/Ubuntu: apt-get install librdkafka1; \
              RHEL: dnf install librdkafka; macOS: brew install librdkafka) or give --librdkafka PATH. ({})",

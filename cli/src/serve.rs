@@ -21,6 +21,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,8 @@ use std::time::{Duration, Instant};
 /// ahead of expiry, so this only bounds how late a new token reaches the
 /// file after the refresh.
 const POLL: Duration = Duration::from_secs(1);
+/// How quickly a signal is noticed.
+const SIGNAL_NAP: Duration = Duration::from_millis(50);
 /// While STS keeps failing with the same message, it is logged again at
 /// most this often.
 const REPEAT_FAILURE_LOG: Duration = Duration::from_secs(60);
@@ -55,10 +58,7 @@ pub(crate) fn run(out: &Output, settings: &Settings, args: &ServeArgs) -> CliRes
         _ => PathBuf::from("."),
     };
     let _lock = lock(&dir, &name, path)?;
-    // Signals are taken synchronously (sigtimedwait) by this thread: block
-    // them before the library's runtime threads start, so those inherit the
-    // mask and the signal waits for us.
-    let signals = Signals::block();
+    let signals = Signals::install();
     let provider = Provider::from_config(config);
     let mut state = State {
         out,
@@ -275,43 +275,64 @@ fn write_atomically(dir: &Path, name: &str, path: &Path, value: &str) -> std::io
     result
 }
 
-/// SIGTERM and SIGINT, blocked and taken with `sigtimedwait`.
+/// The signal that asked `serve` to stop (0: none yet). Set by the
+/// handler: storing to an atomic is async-signal-safe.
+static STOP: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop(sig: libc::c_int) {
+    STOP.store(sig, Ordering::SeqCst);
+}
+
+/// SIGTERM and SIGINT handlers for the life of `serve` (the previous ones,
+/// e.g. Python's when run from the console script, come back after). A
+/// handler and a flag rather than `sigtimedwait`, which macOS lacks.
 struct Signals {
-    set: libc::sigset_t,
-    old: libc::sigset_t,
+    old: [(libc::c_int, libc::sigaction); 2],
 }
 
 impl Signals {
-    fn block() -> Signals {
-        // SAFETY: plain signal-set manipulation on values we own.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGTERM);
-            libc::sigaddset(&mut set, libc::SIGINT);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-            Signals { set, old }
+    fn install() -> Signals {
+        STOP.store(0, Ordering::SeqCst);
+        let mut old = [
+            (libc::SIGTERM, unsafe {
+                std::mem::zeroed::<libc::sigaction>()
+            }),
+            (libc::SIGINT, unsafe { std::mem::zeroed() }),
+        ];
+        for (sig, previous) in old.iter_mut() {
+            // SAFETY: a plain sigaction with a handler that only stores to
+            // an atomic; `previous` receives the old action.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_stop as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(*sig, &action, previous);
+            }
         }
+        Signals { old }
     }
 
-    /// Waits up to `timeout`; the signal's name if one came.
+    /// Waits up to `timeout` (in short naps); the signal's name if one came.
     fn wait(&self, timeout: Duration) -> Option<&'static str> {
-        let ts = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
-        };
-        // SAFETY: the set is initialised; info may be NULL.
-        let sig = unsafe { libc::sigtimedwait(&self.set, std::ptr::null_mut(), &ts) };
-        match sig {
-            libc::SIGTERM => Some("SIGTERM"),
-            libc::SIGINT => Some("SIGINT"),
-            _ => None,
+        let until = Instant::now() + timeout;
+        loop {
+            match STOP.load(Ordering::SeqCst) {
+                libc::SIGTERM => return Some("SIGTERM"),
+                libc::SIGINT => return Some("SIGINT"),
+                _ => {}
+            }
+            let now = Instant::now();
+            if now >= until {
+                return None;
+            }
+            std::thread::sleep((until - now).min(SIGNAL_NAP));
         }
     }
 
     fn restore(&self) {
-        // SAFETY: restores the mask saved in `block`.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+        for (sig, previous) in &self.old {
+            // SAFETY: puts back the action saved in `install`.
+            unsafe { libc::sigaction(*sig, previous, std::ptr::null_mut()) };
+        }
     }
 }
