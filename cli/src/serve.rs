@@ -68,6 +68,7 @@ pub(crate) fn run(out: &Output, settings: &Settings, args: &ServeArgs) -> CliRes
         written: None,
         last_failure: None,
         reported_expiry: false,
+        failures_seen: 0,
     };
     let code = loop {
         match provider.token() {
@@ -75,11 +76,13 @@ pub(crate) fn run(out: &Output, settings: &Settings, args: &ServeArgs) -> CliRes
                 if let Err(f) = state.publish(&token) {
                     break f;
                 }
+                state.background_failures(&provider);
                 if args.once {
                     break EXIT_OK;
                 }
             }
             Err(e) => {
+                state.failures_seen = provider.stats().failures;
                 state.failed(&e);
                 if args.once {
                     out.error(
@@ -116,6 +119,9 @@ struct State<'a> {
     last_failure: Option<(String, Instant)>,
     /// Whether the expiry of the token in the file has been reported.
     reported_expiry: bool,
+    /// Failed mints counted so far (`Provider::stats`), so each failed
+    /// background refresh is logged while the file still holds a token.
+    failures_seen: u64,
 }
 
 impl State<'_> {
@@ -155,6 +161,31 @@ impl State<'_> {
         self.written = Some(Arc::clone(token));
         self.reported_expiry = false;
         Ok(())
+    }
+
+    /// Logs background refreshes that failed since the last look (the
+    /// cache keeps serving the current token meanwhile and tries again).
+    fn background_failures(&mut self, provider: &Provider) {
+        let stats = provider.stats();
+        if stats.failures <= self.failures_seen {
+            return;
+        }
+        self.failures_seen = stats.failures;
+        let kind = stats
+            .last_error_kind
+            .map(crate::error_kind_name)
+            .unwrap_or("unknown");
+        let retry = stats
+            .next_attempt_in
+            .map(|d| format!("; next attempt in {} s", d.as_secs()))
+            .unwrap_or_default();
+        let valid = stats.expires_in.map(|d| d.as_secs()).unwrap_or(0);
+        log(&format!(
+            "a background refresh failed ({kind} error){retry}; {} keeps the current token (valid {valid} s more)",
+            self.path.display()
+        ));
+        self.last_failure
+            .get_or_insert_with(|| (String::new(), Instant::now()));
     }
 
     /// Logs a failed refresh (the same message at most once a minute) and,

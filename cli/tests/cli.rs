@@ -547,8 +547,15 @@ fn serve_keeps_the_last_token_through_an_sts_outage_then_reports_its_expiry() {
     });
     // The file still holds the last valid token (never emptied or replaced).
     assert_eq!(std::fs::read_to_string(&file).unwrap(), jwt);
+    // The failed background refreshes are logged while the token is still
+    // valid, then the failure to get one at all.
     assert!(
-        log.lock().unwrap().contains("refresh failed"),
+        log.lock().unwrap().contains("a background refresh failed"),
+        "{}",
+        log.lock().unwrap()
+    );
+    assert!(
+        log.lock().unwrap().contains("refresh failed:"),
         "{}",
         log.lock().unwrap()
     );
@@ -671,4 +678,38 @@ fn verify_finds_the_keys_through_oidc_discovery() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(json(&o)["first_failure"]["check"], "iss");
     assert_no_secrets(&String::from_utf8_lossy(&o.stdout), &user(), &jwt);
+}
+
+// About 35 s (a refresh of a 60 s token at 50-60 % of its lifetime): run
+// by `make test-cli`, beside the outage test.
+#[test]
+#[cfg_attr(not(feature = "broker-tests"), ignore = "35 s; make test-cli runs it")]
+fn serve_replaces_the_file_when_the_library_refreshes() {
+    let emu = emulator();
+    let cfg = config(&emu, &format!("duration_seconds={SHORT_TOKEN_SECONDS}"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token.jwt");
+    let child = spawn_serve(&user(), &cfg, &file);
+    wait_for(COMMAND_BOUND, "the token file", || file.exists());
+    let first = std::fs::read_to_string(&file).unwrap();
+    // The refresh is due at 60 % of the lifetime at the latest; a poll
+    // (1 s) later the file has the new token.
+    let bound = Duration::from_secs(SHORT_TOKEN_SECONDS * 6 / 10 + 10);
+    wait_for(bound, "the refreshed token in the file", || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t != first)
+    });
+    let second = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(second.split('.').count(), 3);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    signal(&child, SIGTERM);
+    let o = finish(child, Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log = text(&o);
+    assert_eq!(log.matches("wrote a token for User:").count(), 2, "{log}");
+    assert_no_secrets(&log, &user(), &first);
+    assert_no_secrets(&log, &user(), &second);
+    assert_eq!(emu.stats().tokens_issued, 2);
 }
