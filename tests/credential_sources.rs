@@ -234,6 +234,11 @@ fn irsa() {
     assert_eq!(t.principal(), IRSA_ROLE.arn);
     assert_eq!(sub(&t), IRSA_ROLE.arn);
     assert_eq!(c.requests("AssumeRoleWithWebIdentity"), 1);
+    // STS's record of the token: signed by the role session, within its expiry.
+    let issued = c.emu.source_stats().issued;
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    assert_eq!(issued[0].principal, IRSA_ROLE.arn);
+    assert!(issued[0].exp <= issued[0].credentials_expire, "{issued:?}");
 }
 
 fn pod_identity() {

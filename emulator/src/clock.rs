@@ -39,6 +39,12 @@ pub fn amz_date(secs: i64) -> String {
     format(secs, AMZ_DATE)
 }
 
+/// Parses [`iso8601`]'s format (`2026-01-01T00:00:00.000Z`).
+pub fn parse_iso8601(s: &str) -> Option<i64> {
+    let t = PrimitiveDateTime::parse(s, ISO8601).ok()?;
+    Some(t.assume_utc().unix_timestamp())
+}
+
 /// Parses SigV4's `YYYYMMDDTHHMMSSZ`.
 pub fn parse_amz_date(s: &str) -> Option<i64> {
     let t = PrimitiveDateTime::parse(s, AMZ_DATE).ok()?;
@@ -68,6 +74,7 @@ mod tests {
         for day in -40_000..120_000 {
             let secs = day * 86_400 + 12_345;
             assert_eq!(parse_amz_date(&amz_date(secs)), Some(secs));
+            assert_eq!(parse_iso8601(&iso8601(secs)), Some(secs));
         }
     }
 }

@@ -445,7 +445,7 @@ impl Server {
             return;
         };
         let exp = result.iter().find_map(|n| match n {
-            xml::Node::Text("Expiration", v) => sources::parse_iso8601(v),
+            xml::Node::Text("Expiration", v) => clock::parse_iso8601(v),
             _ => None,
         });
         if let Some(exp) = exp {

@@ -140,16 +140,6 @@ fn json_answer(status: u16, value: Value) -> Answer {
     Some((status, "application/json", value.to_string(), Vec::new()))
 }
 
-/// Unix seconds from `2026-01-01T00:00:00Z`.
-pub(crate) fn parse_iso8601(s: &str) -> Option<i64> {
-    let t = time::PrimitiveDateTime::parse(
-        s,
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
-    )
-    .ok()?;
-    Some(t.assume_utc().unix_timestamp())
-}
-
 impl SourceState {
     pub fn new() -> Self {
         SourceState {
