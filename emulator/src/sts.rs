@@ -604,4 +604,48 @@ mod tests {
         let p = Params::parse("", Some(b"Tags.member.1.Value=v"));
         assert_eq!(p.tags().unwrap_err().code, "ValidationError");
     }
+
+    #[test]
+    fn web_identity_is_checked_like_an_oidc_provider() {
+        use crate::sources::{SourceState, OIDC_ISSUER, WEB_IDENTITY_AUDIENCE};
+        let (state, keys) = (State::new(Policy::default()), Keys::shared());
+        let now = clock::now();
+        let call = |claims: Value| {
+            let jwt = keys.sign(Algorithm::Rs256, &claims);
+            let form = form_urlencoded::Serializer::new(String::new())
+                .append_pair("RoleArn", "arn:aws:iam::123456789012:role/kafka-irsa")
+                .append_pair("RoleSessionName", "pod")
+                .append_pair("WebIdentityToken", &jwt)
+                .finish();
+            assume_role_with_web_identity(
+                &state,
+                &keys,
+                &Params::parse("", Some(form.as_bytes())),
+                900,
+                now,
+            )
+        };
+        let good = SourceState::web_identity_claims(
+            "system:serviceaccount:a:b",
+            WEB_IDENTITY_AUDIENCE,
+            now,
+            60,
+        );
+        assert!(call(good.clone()).is_ok());
+        let mut other_issuer = good.clone();
+        other_issuer["iss"] = json!("https://oidc.example.com");
+        let e = call(other_issuer).err().unwrap();
+        assert_eq!(
+            (e.code, e.message.contains("No OpenIDConnect provider")),
+            ("InvalidIdentityToken", true)
+        );
+        let wrong_aud = SourceState::web_identity_claims("s", "kafka", now, 60);
+        assert_eq!(
+            call(wrong_aud).err().unwrap().message,
+            "Incorrect token audience"
+        );
+        let expired = SourceState::web_identity_claims("s", WEB_IDENTITY_AUDIENCE, now, -1);
+        assert_eq!(call(expired).err().unwrap().code, "ExpiredTokenException");
+        assert_eq!(good["iss"], OIDC_ISSUER);
+    }
 }
