@@ -26,7 +26,7 @@ from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, A
 import kafka_iam_oauth
 from kafka_iam_oauth.http import (DEFAULT_MARGIN_SECONDS, KARAPACE_CLEANUP_PERIOD_SECONDS,
                                   KARAPACE_EVICT_SECONDS, RestProxyAuth)
-from kafka_iam_oauth.karapace import CONFIG_ENV, KarapaceTokenProvider
+from kafka_iam_oauth.karapace import CONFIG_ENV, EXTENSIONS_ENV, KarapaceTokenProvider
 from conftest import AUDIENCE, CONFIG, EMULATOR, ENV, TOPIC, fresh_config
 from restproxy import RestProxy
 
@@ -253,6 +253,16 @@ def _scaled_run(karapace):
 def test_provider_class_needs_its_config(monkeypatch):
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     with pytest.raises(kafka_iam_oauth.ConfigError, match=CONFIG_ENV):
+        KarapaceTokenProvider()
+
+
+def test_provider_class_reads_extensions_from_the_environment(monkeypatch):
+    monkeypatch.setenv(CONFIG_ENV, fresh_config("karapace-ext"))
+    monkeypatch.setenv(EXTENSIONS_ENV, "logicalCluster=lkc-1,identityPoolId=pool\\,2")
+    assert KarapaceTokenProvider().provider.token().extensions == {"logicalCluster": "lkc-1",
+                                                                   "identityPoolId": "pool,2"}
+    monkeypatch.setenv(EXTENSIONS_ENV, "auth=x")
+    with pytest.raises(kafka_iam_oauth.ConfigError, match="auth"):
         KarapaceTokenProvider()
 
 
