@@ -32,15 +32,7 @@ for _ in $(seq 100); do [ -s "$token" ] && break; sleep 0.1; done
 [ -s "$token" ] || { echo "demo-java: serve wrote no token" >&2; exit 1; }
 
 # 2. The client configuration: a properties file, nothing else.
-cat >"$dir/client.properties" <<PROPS
-security.protocol=SASL_SSL
-ssl.truststore.type=PEM
-ssl.truststore.location=$KIO_CA_PEM
-sasl.mechanism=OAUTHBEARER
-sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
-sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler
-sasl.oauthbearer.token.endpoint.url=file://$token
-PROPS
+examples/java/client_properties.sh "$token" "$KIO_CA_PEM" >"$dir/client.properties"
 echo "demo-java: client.properties:"
 sed 's/^/  /' "$dir/client.properties"
 

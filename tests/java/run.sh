@@ -61,15 +61,7 @@ PIDS+=("$WATCH_PID")
 # (a) The properties file is all the console tools get (README, "Java and
 # other JVM clients"); the allowed-URLs property goes on the JVM's command line.
 PROPS=$WORK/client.properties
-cat >"$PROPS" <<EOF
-security.protocol=SASL_SSL
-ssl.truststore.type=PEM
-ssl.truststore.location=$KIO_CA_PEM
-sasl.mechanism=OAUTHBEARER
-sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
-sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler
-sasl.oauthbearer.token.endpoint.url=file://$TOKEN
-EOF
+examples/java/client_properties.sh "$TOKEN" "$KIO_CA_PEM" >"$PROPS"
 # A console client on the harness's jars, in this subshell's place (exec),
 # so that its pid is the one `kill` stops; killed past the run's bound.
 client_java() {
