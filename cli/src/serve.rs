@@ -31,9 +31,6 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_secs(1);
 /// How quickly a signal is noticed.
 const SIGNAL_NAP: Duration = Duration::from_millis(50);
-/// While STS keeps failing with the same message, it is logged again at
-/// most this often.
-const REPEAT_FAILURE_LOG: Duration = Duration::from_secs(60);
 
 #[derive(Args, Debug)]
 pub(crate) struct ServeArgs {
@@ -66,7 +63,7 @@ pub(crate) fn run(out: &Output, settings: &Settings, args: &ServeArgs) -> CliRes
         dir: &dir,
         name: &name,
         written: None,
-        last_failure: None,
+        failing: false,
         reported_expiry: false,
         failures_seen: 0,
     };
@@ -82,8 +79,7 @@ pub(crate) fn run(out: &Output, settings: &Settings, args: &ServeArgs) -> CliRes
                 }
             }
             Err(e) => {
-                state.failures_seen = provider.stats().failures;
-                state.failed(&e);
+                state.failed(&e, provider.stats().failures);
                 if args.once {
                     out.error(
                         EXIT_FAILED,
@@ -115,8 +111,9 @@ struct State<'a> {
     name: &'a str,
     /// The token now in the file.
     written: Option<Arc<Token>>,
-    /// The last failure logged, and when.
-    last_failure: Option<(String, Instant)>,
+    /// Whether the last refresh failed (the next token written says STS
+    /// answers again).
+    failing: bool,
     /// Whether the expiry of the token in the file has been reported.
     reported_expiry: bool,
     /// Failed mints counted so far (`Provider::stats`), so each failed
@@ -140,7 +137,7 @@ impl State<'_> {
             self.out.error(EXIT_USAGE, "io", &message, None);
             return Err(EXIT_USAGE);
         }
-        let recovered = self.last_failure.take().is_some();
+        let recovered = std::mem::take(&mut self.failing);
         log(&format!(
             "{}wrote a token for User:{} to {} (expires {}, in {} s; next refresh after {})",
             if recovered { "STS answers again: " } else { "" },
@@ -184,18 +181,18 @@ impl State<'_> {
             "a background refresh failed ({kind} error){retry}; {} keeps the current token (valid {valid} s more)",
             self.path.display()
         ));
-        self.last_failure
-            .get_or_insert_with(|| (String::new(), Instant::now()));
+        self.failing = true;
     }
 
-    /// Logs a failed refresh (the same message at most once a minute) and,
+    /// Logs a failed refresh (once per STS attempt) and,
     /// once, that the token in the file has expired.
-    fn failed(&mut self, e: &kafka_iam_oauth::Error) {
+    fn failed(&mut self, e: &kafka_iam_oauth::Error, failures: u64) {
         let message = e.message().to_string();
-        let repeat = self
-            .last_failure
-            .as_ref()
-            .is_some_and(|(m, at)| *m == message && at.elapsed() < REPEAT_FAILURE_LOG);
+        // Between STS attempts the cache hands back the remembered failure:
+        // logged once per attempt, not once per poll.
+        let repeat = self.failing && failures == self.failures_seen;
+        self.failing = true;
+        self.failures_seen = failures;
         if !repeat {
             let kept = match &self.written {
                 Some(t) if !t.remaining().is_zero() => format!(
@@ -206,7 +203,6 @@ impl State<'_> {
                 _ => String::new(),
             };
             log(&format!("refresh failed: {message}{kept}"));
-            self.last_failure = Some((message.clone(), Instant::now()));
         }
         if let Some(t) = &self.written {
             if t.remaining().is_zero() && !self.reported_expiry {
