@@ -396,6 +396,43 @@ fn doctor_names_the_failing_broker_step() {
         "{v}"
     );
 
+    // Everything from a Kafka client properties file: the configuration,
+    // bootstrap.servers, security.protocol, ssl.ca.location.
+    let dir = tempfile::tempdir().unwrap();
+    let props = dir.path().join("client.properties");
+    std::fs::write(
+        &props,
+        format!(
+            "bootstrap.servers={}\nsecurity.protocol=SASL_SSL\nsasl.mechanism=OAUTHBEARER\n\
+             ssl.ca.location={}\nsasl.oauthbearer.config={}\n",
+            env("KIO_BOOTSTRAP_SSL"),
+            env("KIO_CA_PEM"),
+            config(&aud, "")
+        ),
+    )
+    .unwrap();
+    let o = run(cli(
+        USER_KEYS,
+        &[
+            "--properties",
+            props.to_str().unwrap(),
+            "--json",
+            "doctor",
+            "--topic",
+            &env("KIO_TOPIC"),
+        ],
+    ));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    let auth = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "broker_auth")
+        .unwrap();
+    assert_eq!(auth["verdict"], "pass", "{v}");
+
     // No librdkafka at the given path: said clearly.
     let (code, v) = doctor(
         USER_KEYS,
