@@ -57,7 +57,7 @@ pub fn run(mut c: Command, bound: Duration) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", c.get_program().to_string_lossy()));
     finish(child, bound)
 }
 
