@@ -25,22 +25,32 @@ pub(crate) fn get_json(url: &str, timeout: Duration) -> Result<Value, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+    let https = parsed.scheme() == "https";
     rt.block_on(async {
-        match tokio::time::timeout(timeout, fetch(url)).await {
+        match tokio::time::timeout(timeout, fetch(url, https)).await {
             Ok(r) => r,
             Err(_) => Err(format!("{url}: no answer within {} s", timeout.as_secs())),
         }
     })
 }
 
-async fn fetch(url: &str) -> Result<Value, String> {
+async fn fetch(url: &str, https: bool) -> Result<Value, String> {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map_err(|e| format!("cannot load the system's CA certificates: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
+    let builder = if https {
+        hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider)
+            .map_err(|e| format!("cannot load the system's CA certificates: {e}"))?
+    } else {
+        // Plain http (a local issuer): no TLS, so no need for the system's
+        // CA certificates (a minimal container may have none).
+        let tls = rustls::ClientConfig::builder_with_provider(provider.into())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS set-up: {e}"))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
+    };
+    let https = builder.https_or_http().enable_http1().build();
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
     let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
     let resp = client
