@@ -40,6 +40,9 @@ pub const ERR_TOPIC_AUTHORIZATION_FAILED: c_int = 29;
 pub const ERR_GROUP_AUTHORIZATION_FAILED: c_int = 30;
 /// `RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART`.
 pub const ERR_UNKNOWN_TOPIC: c_int = 3;
+/// How long every broker may be down (librdkafka's `ALL_BROKERS_DOWN`)
+/// before that is the verdict: a few reconnects at the 1 s backoff cap.
+const ALL_DOWN_GRACE: Duration = Duration::from_secs(3);
 /// `RD_KAFKA_CONSUMER`: a consumer handle (with `group.id`), never
 /// subscribed, so it joins no group.
 const CONSUMER: c_int = 1;
@@ -457,7 +460,8 @@ impl Librdkafka {
                 cstr(errstr.as_ptr())
             }));
         }
-        let deadline = Instant::now() + opts.timeout;
+        let started = Instant::now();
+        let deadline = started + opts.timeout;
         let mut verdict = BrokerVerdict {
             connected: Err(String::new()),
             authenticated: Err(String::new()),
@@ -485,7 +489,11 @@ impl Librdkafka {
                 verdict.authenticated = Err(reason.clone());
                 return Ok(verdict);
             }
-            if Instant::now() >= deadline {
+            // Every broker down for a while (refused, unresolvable, TLS
+            // failing) is the verdict: no need to wait out the timeout.
+            let all_down = errors.iter().any(|(e, _)| *e == ERR_ALL_BROKERS_DOWN)
+                && started.elapsed() >= ALL_DOWN_GRACE;
+            if all_down || Instant::now() >= deadline {
                 let transport: Vec<&String> = errors
                     .iter()
                     .filter(|(e, _)| {
