@@ -19,7 +19,7 @@ mod common;
 #[path = "../../tests/common/mod.rs"]
 mod core_common;
 
-use common::{text, Creds};
+use common::{last_step, step_names, text, Creds};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -322,12 +322,7 @@ fn doctor_names_the_failing_broker_step() {
     good.extend_from_slice(&["--issuer", &iss, "--audience", &a]);
     let (code, v) = doctor(USER_KEYS, &config(&aud, ""), &good);
     assert_eq!(code, Some(0), "{v}");
-    let names: Vec<&str> = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = step_names(&v);
     assert_eq!(
         &names[7..],
         [
@@ -449,7 +444,7 @@ fn doctor_names_the_failing_broker_step() {
         (Some(1), Some("librdkafka")),
         "{v}"
     );
-    assert!(v["steps"].as_array().unwrap().last().unwrap()["message"]
+    assert!(last_step(&v)["message"]
         .as_str()
         .unwrap()
         .contains("install"));

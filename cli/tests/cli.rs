@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 mod common;
 
-use common::{cli, finish, text, Creds};
+use common::{cli, finish, last_step, step_names, text, Creds};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -248,12 +248,7 @@ fn doctor_names_the_failing_sts_step() {
     let (code, v) = doctor(&user(), &cfg);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["failed_step"], Value::Null);
-    let names: Vec<&str> = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = step_names(&v);
     assert_eq!(
         names,
         [
@@ -291,7 +286,7 @@ fn doctor_names_the_failing_sts_step() {
         (Some(1), Some("federation")),
         "{v}"
     );
-    let failed = v["steps"].as_array().unwrap().last().unwrap().clone();
+    let failed = last_step(&v).clone();
     assert!(failed["error"]["aws_code"]
         .as_str()
         .unwrap()
@@ -307,7 +302,7 @@ fn doctor_names_the_failing_sts_step() {
         (Some(1), Some("permission")),
         "{v}"
     );
-    let failed = v["steps"].as_array().unwrap().last().unwrap().clone();
+    let failed = last_step(&v).clone();
     assert_eq!(failed["error"]["aws_code"], "AccessDenied");
     assert!(failed["message"]
         .as_str()

@@ -111,3 +111,21 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// The `name` of each step of a `doctor --json` document, in order.
+pub fn step_names(doctor: &serde_json::Value) -> Vec<&str> {
+    doctor["steps"]
+        .as_array()
+        .expect("doctor --json has steps")
+        .iter()
+        .map(|s| s["name"].as_str().expect("a step has a name"))
+        .collect()
+}
+
+/// The last step of a `doctor --json` document (the failed one, if any).
+pub fn last_step(doctor: &serde_json::Value) -> &serde_json::Value {
+    doctor["steps"]
+        .as_array()
+        .and_then(|s| s.last())
+        .expect("doctor --json has steps")
+}
