@@ -56,6 +56,11 @@ class TokenFileClientsTest {
     private static final Duration SEND_EVERY = Duration.ofSeconds(1);
     /** A send, an admin call, or the consumer catching up after the run. */
     private static final Duration CALL_BOUND = Duration.ofSeconds(30);
+    /**
+     * Joining the group: a member another suite left behind holds the
+     * partition until the broker drops it (session.timeout.ms, 45 s).
+     */
+    private static final Duration JOIN_BOUND = Duration.ofSeconds(90);
 
     /**
      * The whole configuration a Java client needs (README, "Java and other
@@ -115,7 +120,7 @@ class TokenFileClientsTest {
             Thread poller = new Thread(() -> {
                 try {
                     consumer.subscribe(List.of(topic));
-                    long stopAt = System.nanoTime() + RUN.plus(CALL_BOUND).toNanos();
+                    long stopAt = System.nanoTime() + JOIN_BOUND.plus(RUN).plus(CALL_BOUND).toNanos();
                     while (System.nanoTime() < stopAt && !Thread.currentThread().isInterrupted()) {
                         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
                             if (r.value() != null && r.value().startsWith(run)) {
@@ -139,8 +144,8 @@ class TokenFileClientsTest {
                 }
             }, "consumer");
             poller.start();
-            assertTrue(joined.await(CALL_BOUND.toSeconds(), TimeUnit.SECONDS),
-                    "the consumer did not join group " + group + " within " + CALL_BOUND);
+            assertTrue(joined.await(JOIN_BOUND.toSeconds(), TimeUnit.SECONDS),
+                    "the consumer did not join group " + group + " within " + JOIN_BOUND);
             assertEquals(null, consumerError.get(), "the consumer failed before joining the group");
 
             long start = System.nanoTime();
