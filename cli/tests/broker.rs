@@ -19,7 +19,7 @@ mod common;
 #[path = "../../tests/common/mod.rs"]
 mod core_common;
 
-use common::{last_step, step_names, text, Creds};
+use common::{assert_failed_at, last_step, step_names, text, Creds};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -336,15 +336,14 @@ fn doctor_names_the_failing_broker_step() {
     );
 
     // A token for another audience: STS mints it, the broker refuses it.
-    let (code, v) = doctor(
-        USER_KEYS,
-        &config("wrong-audience.example.com", ""),
-        &broker,
-    );
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("broker_auth")),
-        "{v}"
+    assert_failed_at(
+        doctor(
+            USER_KEYS,
+            &config("wrong-audience.example.com", ""),
+            &broker,
+        ),
+        1,
+        "broker_auth",
     );
 
     // A fresh role: authenticated, no ACL on the topic.
@@ -352,19 +351,17 @@ fn doctor_names_the_failing_broker_step() {
         "role_arn=arn:aws:iam::123456789012:role/{}",
         unique("cli-doctor")
     );
-    let (code, v) = doctor(USER_KEYS, &config(&aud, &fresh), &broker);
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("topic_access")),
-        "{v}"
+    assert_failed_at(
+        doctor(USER_KEYS, &config(&aud, &fresh), &broker),
+        1,
+        "topic_access",
     );
 
     // no-acl-user: topic ACLs, no group ACL.
-    let (code, v) = doctor(NO_ACL_KEYS, &config(&aud, ""), &broker);
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("group_access")),
-        "{v}"
+    assert_failed_at(
+        doctor(NO_ACL_KEYS, &config(&aud, ""), &broker),
+        1,
+        "group_access",
     );
 
     // Nothing listens there.
@@ -373,22 +370,21 @@ fn doctor_names_the_failing_broker_step() {
         .local_addr()
         .unwrap()
         .to_string();
-    let (code, v) = doctor(
-        USER_KEYS,
-        &config(&aud, ""),
-        &[
-            "--bootstrap",
-            &closed,
-            "--security-protocol",
-            "SASL_PLAINTEXT",
-            "--broker-timeout",
-            "3",
-        ],
-    );
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("broker_connect")),
-        "{v}"
+    assert_failed_at(
+        doctor(
+            USER_KEYS,
+            &config(&aud, ""),
+            &[
+                "--bootstrap",
+                &closed,
+                "--security-protocol",
+                "SASL_PLAINTEXT",
+                "--broker-timeout",
+                "3",
+            ],
+        ),
+        1,
+        "broker_connect",
     );
 
     // Everything from a Kafka client properties file: the configuration,
@@ -429,20 +425,19 @@ fn doctor_names_the_failing_broker_step() {
     assert_eq!(auth["verdict"], "pass", "{v}");
 
     // No librdkafka at the given path: said clearly.
-    let (code, v) = doctor(
-        USER_KEYS,
-        &config(&aud, ""),
-        &[
-            "--bootstrap",
-            &closed,
-            "--librdkafka",
-            "/nonexistent/librdkafka.so.1",
-        ],
-    );
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("librdkafka")),
-        "{v}"
+    let v = assert_failed_at(
+        doctor(
+            USER_KEYS,
+            &config(&aud, ""),
+            &[
+                "--bootstrap",
+                &closed,
+                "--librdkafka",
+                "/nonexistent/librdkafka.so.1",
+            ],
+        ),
+        1,
+        "librdkafka",
     );
     assert!(last_step(&v)["message"]
         .as_str()

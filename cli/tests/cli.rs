@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 mod common;
 
-use common::{cli, finish, last_step, step_names, text, Creds};
+use common::{assert_failed_at, cli, finish, last_step, step_names, text, Creds};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -262,30 +262,15 @@ fn doctor_names_the_failing_sts_step() {
         ]
     );
 
-    let (code, v) = doctor(&Creds::None, &cfg);
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("credentials")),
-        "{v}"
-    );
+    assert_failed_at(doctor(&Creds::None, &cfg), 1, "credentials");
 
-    let (code, v) = doctor(&user(), "region=eu-west-1");
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(2), Some("config")),
-        "{v}"
-    );
+    assert_failed_at(doctor(&user(), "region=eu-west-1"), 2, "config");
 
     emu.set_policy(Policy {
         federation_enabled: false,
         ..Policy::default()
     });
-    let (code, v) = doctor(&user(), &cfg);
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("federation")),
-        "{v}"
-    );
+    let v = assert_failed_at(doctor(&user(), &cfg), 1, "federation");
     let failed = last_step(&v).clone();
     assert!(failed["error"]["aws_code"]
         .as_str()
@@ -296,12 +281,7 @@ fn doctor_names_the_failing_sts_step() {
         allowed_audiences: Some(vec!["another.example.com".into()]),
         ..Policy::default()
     });
-    let (code, v) = doctor(&user(), &cfg);
-    assert_eq!(
-        (code, v["failed_step"].as_str()),
-        (Some(1), Some("permission")),
-        "{v}"
-    );
+    let v = assert_failed_at(doctor(&user(), &cfg), 1, "permission");
     let failed = last_step(&v).clone();
     assert_eq!(failed["error"]["aws_code"], "AccessDenied");
     assert!(failed["message"]

@@ -129,3 +129,18 @@ pub fn last_step(doctor: &serde_json::Value) -> &serde_json::Value {
         .and_then(|s| s.last())
         .expect("doctor --json has steps")
 }
+
+/// `doctor` exited with `code` and stopped at `step` (its JSON is shown
+/// when not).
+pub fn assert_failed_at(
+    (exit, doctor): (Option<i32>, serde_json::Value),
+    code: i32,
+    step: &str,
+) -> serde_json::Value {
+    assert_eq!(
+        (exit, doctor["failed_step"].as_str()),
+        (Some(code), Some(step)),
+        "{doctor}"
+    );
+    doctor
+}
