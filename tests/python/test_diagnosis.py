@@ -15,6 +15,7 @@ another audience (``allowed_audiences``), so ``GetWebIdentityToken`` is
 answered with AccessDenied as IAM would; ``emulator_reset`` restores it."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -243,5 +244,6 @@ def test_console_script_serve_stops_on_signal(sig):
         _, err = proc.communicate(timeout=SERVE_STOP_BOUND_S)
     finally:
         proc.kill()
+        shutil.rmtree(path.parent, ignore_errors=True)
     assert proc.returncode == 0, err
     assert sig.name in err, err
