@@ -117,8 +117,10 @@ NO_ACL_PRINCIPAL="User:${IDENTITY[KIO_NOACL_ARN]}"
 log "starting emulator $emu_bin"
 # setsid: the background processes outlive this script and ignore the terminal's Ctrl-C.
 # shellcheck disable=SC2086 # KIO_EMULATOR_ARGS is deliberately word-split
+# --isolated-ready-file: a twin with the same keys and issuer but its own
+# faults/policy/sources, for the suites that run beside the others (KIO_ISOLATED_EMULATOR_URL).
 setsid "$emu_bin" --bind 127.0.0.1 --port 0 --ready-file "$RUN/emulator.url" \
-  ${KIO_EMULATOR_ARGS:-} </dev/null >"$EMU_LOG" 2>&1 &
+  --isolated-ready-file "$RUN/emulator-isolated.url" ${KIO_EMULATOR_ARGS:-} </dev/null >"$EMU_LOG" 2>&1 &
 EMU_PID=$!
 echo "$EMU_PID" >"$RUN/emulator.pid"
 
@@ -131,6 +133,8 @@ EMU_URL="$(sed -n 's/^kafka-iam-oauth-emulator ready url=\([^[:space:]]*\).*/\1/
 EMU_URL="${EMU_URL%/}"
 [[ "$EMU_URL" == http://127.0.0.1:* ]] || die "unexpected emulator url '$EMU_URL'"
 JWKS_URL="$EMU_URL/.well-known/jwks.json"
+ISOLATED_EMU_URL="$(sed -n 's/^kafka-iam-oauth-emulator isolated url=\([^[:space:]]*\).*/\1/p' "$EMU_LOG" | head -n 1)"
+[[ "$ISOLATED_EMU_URL" == http://127.0.0.1:* ]] || die "unexpected isolated emulator url '$ISOLATED_EMU_URL'"
 
 # The issuer the broker expects is whatever the emulator puts in its discovery
 # document (that is also what goes into the tokens' iss claim).
@@ -326,6 +330,7 @@ n_acls="$(grep -cF -e "principal=${ROLE_PRINCIPALS[0]}," -e "principal=${ROLE_PR
   echo "# Written by harness/kafka-up.sh at $(date -u +%Y-%m-%dT%H:%M:%SZ); removed by kafka-down.sh."
   for kv in \
     "KIO_EMULATOR_URL=$EMU_URL" \
+    "KIO_ISOLATED_EMULATOR_URL=$ISOLATED_EMU_URL" \
     "KIO_ISSUER=$ISSUER" \
     "KIO_JWKS_URL=$JWKS_URL" \
     "KIO_BOOTSTRAP_PLAINTEXT=127.0.0.1:$P_OAUTH" \
@@ -355,6 +360,11 @@ n_acls="$(grep -cF -e "principal=${ROLE_PRINCIPALS[0]}," -e "principal=${ROLE_PR
   for name in $(printf '%s\n' "${!IDENTITY[@]}" | sort); do
     printf 'export %s=%q\n' "$name" "${IDENTITY[$name]}"
   done
+  # A suite sourcing env.sh with KIO_ISOLATED=1 (scripts/run-tests.sh's
+  # CONCURRENT_SUITES) talks to the isolated twin, so other suites' faults,
+  # policy changes and resets never reach it, nor its requests their counters.
+  echo '[ -n "${KIO_ISOLATED:-}" ] && export KIO_EMULATOR_URL="$KIO_ISOLATED_EMULATOR_URL"'
+  echo 'true'
 } >"$RUN/env.sh.tmp"
 mv "$RUN/env.sh.tmp" "$RUN/env.sh"
 

@@ -8,25 +8,36 @@
 # which mostly wait out token lifetimes), and the suites that use them run
 # after the others, once the background build is done; test-secrets stays
 # last because it greps every other suite's logs.
+#
+# Suites that mostly sleep through token or credential lifetimes
+# (CONCURRENT_SUITES: minutes each) start in the background as soon as the
+# harness is up and run beside the others. They source env.sh with
+# KIO_ISOLATED=1, so they talk to the emulator's isolated twin (same keys and
+# issuer, its own faults, policy and counters): the fault injection of the
+# other suites never reaches them, nor their requests the others' counters.
+# Their output goes to build/concurrent/<suite>.log and is shown when they end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
 PREP_TARGETS=(deps-cargo-deny fuzz-build)
 LATE_SUITES=" test-deny test-fuzz "
+CONCURRENT_SUITES=" test-rotation test-java "
 prep_log=build/prep-tools.log
 mkdir -p build
 prep_pid=
+conc_pids=()
 cleanup() {
   [ -n "$prep_pid" ] && kill "$prep_pid" 2>/dev/null
+  for pid in "${conc_pids[@]}"; do kill -- -"$pid" 2>/dev/null; done
   ./harness/kafka-down.sh >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-early=() late=() last=()
+early=() late=() last=() conc=()
 for suite in "$@"; do
-  case "$LATE_SUITES" in
-    *" $suite "*) late+=("$suite") ;;
+  case "$LATE_SUITES$CONCURRENT_SUITES" in
+    *" $suite "*) if [[ "$CONCURRENT_SUITES" == *" $suite "* ]]; then conc+=("$suite"); else late+=("$suite"); fi ;;
     *) if [ "$suite" = test-secrets ]; then last+=("$suite"); else early+=("$suite"); fi ;;
   esac
 done
@@ -51,7 +62,25 @@ run_suite() {
     echo "===== $1 FAILED"
   fi
 }
+# Each concurrent suite in its own process group (set -m), so cleanup can
+# stop the whole suite, JVMs and all.
+mkdir -p build/concurrent
+set -m
+for suite in "${conc[@]}"; do
+  echo "===== make $suite: started beside the other suites (log: build/concurrent/$suite.log)"
+  KIO_ISOLATED=1 make --no-print-directory "$suite" >"build/concurrent/$suite.log" 2>&1 &
+  conc_pids+=("$!")
+done
+set +m
 for suite in "${early[@]}"; do run_suite "$suite"; done
+for i in "${!conc[@]}"; do
+  suite=${conc[$i]}
+  wait "${conc_pids[$i]}"; rc=$?
+  echo "===== make $suite (ran beside the other suites)"
+  cat "build/concurrent/$suite.log"
+  if [ "$rc" -eq 0 ]; then passed+=("$suite"); else failed+=("$suite"); echo "===== $suite FAILED"; fi
+done
+conc_pids=()
 if [ -n "$prep_pid" ]; then
   if ! wait "$prep_pid"; then
     echo "run-tests: the background build of ${PREP_TARGETS[*]} failed; its log:" >&2

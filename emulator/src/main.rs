@@ -39,6 +39,13 @@ struct Cli {
     /// No per-request log on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Also start an isolated twin: a second emulator on its own port with
+    /// the same signing keys and issuer (so the broker accepts its tokens)
+    /// but its own faults, policy, counters and credential sources, and
+    /// write its URL to PATH. Suites that wait out long lifetimes run on it
+    /// beside suites that inject faults into the first one.
+    #[arg(long, value_name = "PATH")]
+    isolated_ready_file: Option<PathBuf>,
     /// Print the built-in identities as NAME=VALUE lines (KIO_USER_ARN=...,
     /// the variables of the harness's env.sh) and exit without serving.
     #[arg(long, exclusive = true)]
@@ -88,8 +95,31 @@ fn run(cli: &Cli) -> Result<(), String> {
         write_ready_file(path, emu.url())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
+    // The twin shares the process-wide keys (`Keys::shared`) and takes the
+    // first one's issuer, so either's tokens verify against either's JWKS.
+    let twin = match &cli.isolated_ready_file {
+        None => None,
+        Some(path) => {
+            let mut options = cli.options();
+            options.port = 0;
+            options.issuer = Some(emu.issuer().to_string());
+            let twin = Emulator::start(options)
+                .map_err(|e| format!("cannot start the isolated twin: {e}"))?;
+            write_ready_file(path, twin.url())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Some(twin)
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "kafka-iam-oauth-emulator ready url={}", emu.url())
+        .and_then(|_| match &twin {
+            Some(twin) => writeln!(
+                stdout,
+                "kafka-iam-oauth-emulator isolated url={}",
+                twin.url()
+            ),
+            None => Ok(()),
+        })
         .and_then(|_| stdout.flush())
         .map_err(|e| format!("stdout: {e}"))?;
     drop(stdout);
@@ -110,6 +140,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
     });
     emu.shutdown();
+    if let Some(twin) = twin {
+        twin.shutdown();
+    }
     eprintln!("kafka-iam-oauth-emulator: stopped ({why})");
     Ok(())
 }

@@ -310,3 +310,69 @@ fn control_api_and_well_known_documents() {
     assert!(r.body.contains("<Code>MissingAction</Code>"));
     assert_eq!(emu.stats().requests["GetCallerIdentity"], 2);
 }
+
+#[test]
+fn isolated_twin_shares_keys_and_issuer_but_not_faults_or_policy() {
+    let dir = std::env::temp_dir().join(format!("kio-emulator-twin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let twin_file = dir.join("twin.url");
+    let mut child = Command::new(BIN)
+        .args([
+            "--quiet",
+            "--isolated-ready-file",
+            twin_file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn emulator binary");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    let url = url
+        .strip_prefix("kafka-iam-oauth-emulator ready url=")
+        .unwrap()
+        .to_string();
+    let twin = lines.next().unwrap().unwrap();
+    let twin = twin
+        .strip_prefix("kafka-iam-oauth-emulator isolated url=")
+        .unwrap()
+        .to_string();
+    assert_ne!(url, twin);
+    assert_eq!(
+        std::fs::read_to_string(&twin_file).unwrap(),
+        format!("{twin}\n")
+    );
+
+    // Same keys and issuer: a broker trusting the first accepts the twin's tokens.
+    let jwks = |base: &str| http(base, "GET", "/.well-known/jwks.json", None).json();
+    assert_eq!(jwks(&url), jwks(&twin));
+    let issuer = |base: &str| {
+        http(base, "GET", "/.well-known/openid-configuration", None).json()["issuer"].clone()
+    };
+    assert_eq!(issuer(&url), url.as_str());
+    assert_eq!(issuer(&twin), url.as_str());
+
+    // Own state: a policy and a fault set on the first leave the twin alone.
+    http(
+        &url,
+        "POST",
+        "/_emulator/policy",
+        Some(r#"{"federation_enabled": false}"#),
+    );
+    http(
+        &url,
+        "POST",
+        "/_emulator/faults",
+        Some(r#"{"mode": "throttle", "count": 5}"#),
+    );
+    let policy = |base: &str| {
+        http(base, "POST", "/_emulator/policy", Some("{}")).json()["federation_enabled"].clone()
+    };
+    assert_eq!(policy(&url), false);
+    assert_eq!(policy(&twin), true);
+
+    // Stopping the process stops both.
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child).success());
+    assert!(std::net::TcpStream::connect(twin.trim_start_matches("http://")).is_err());
+}
