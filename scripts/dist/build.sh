@@ -30,8 +30,23 @@ for part in "$@"; do
     wheel)
       compat=manylinux2014; [[ "$target" == *-musl ]] && compat=musllinux_1_2
       mkdir -p "$out/wheels"
+      rm -f "$out"/wheels/kafka_iam_oauth-*"${compat}_${target%%-*}"*.whl
       # shellcheck disable=SC2086 # MATURIN_BUILD is a command line
-      $MATURIN_BUILD --profile "$profile" --target "$target" --compatibility "$compat" -o "$out/wheels" ;;
+      $MATURIN_BUILD --profile "$profile" --target "$target" --compatibility "$compat" -o "$out/wheels"
+      if [[ "$target" == *-musl ]]; then
+        # zig's musl names libc `libc.so` in the extension's NEEDED; musl
+        # distributions (Alpine) name it libc.musl-<arch>.so.1, the name
+        # auditwheel's musllinux policy allows. musl's loader takes both as
+        # itself; the wheel gets the distributions' name, and RECORD is
+        # rewritten by `wheel pack`.
+        whl=$(ls "$out"/wheels/kafka_iam_oauth-*"${compat}_${target%%-*}".whl)
+        tmp=$(mktemp -d "${TMPDIR:-/tmp}/kio-wheel.XXXXXX")
+        wheel unpack -d "$tmp" "$whl" >/dev/null
+        patchelf --replace-needed libc.so "libc.musl-${target%%-*}.so.1" "$tmp"/*/kafka_iam_oauth/_native*.so
+        rm -f "$whl"
+        wheel pack -d "$out/wheels" "$tmp"/kafka_iam_oauth-* >/dev/null
+        rm -rf "$tmp"
+      fi ;;
     clib)
       cargo build -q "${cfg[@]}" --profile "$profile" --target "$target" -p kafka-iam-oauth-cdylib
       # The .a, with what rustc says a program linking it needs (the .pc's

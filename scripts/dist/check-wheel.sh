@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 whl=${1:?usage: check-wheel.sh WHEEL BUDGET_KIB} budget=${2:?}
+[ -f "$whl" ] || { echo "no wheel: $whl"; exit 1; }
 name=$(basename "$whl" .whl)
 # name-version-pythontag-abitag-platformtag(s)
 plat=${name##*-}
