@@ -34,7 +34,7 @@ DIST_TEST_OUT := $(DIST_BUILD)/test
 # opt-level s) and dist-test's (opt-level 1, no LTO: larger).
 DIST_WHEEL_BUDGET_KIB := 8192
 DIST_TEST_WHEEL_BUDGET_KIB := 24576
-DIST_APT := qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu debootstrap pkg-config curl
+DIST_APT := qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu debootstrap pkg-config curl musl-tools
 # Recursive (=): PY_* come from mk/python.mk, read after this file.
 DIST_ENV = CARGO_TARGET_DIR=$(DIST_TARGET_DIR) MATURIN_BUILD="$(PY_MATURIN)" PY_VENV_BIN=$(abspath $(PY_VENV))/bin \
   KIO_VERSION=$(KIO_VERSION) MAKE="$(MAKE)"

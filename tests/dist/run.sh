@@ -163,6 +163,31 @@ static_run() {
 }
 check c-aarch64-static-program-mints-under-qemu minted_by static_run
 
+# ---- the x86_64 musl C tarball (make dist builds it; make test-dist does
+# not): a program built with Debian's musl-gcc through pkg-config against
+# the unpacked tarball runs on musl's own loader here and mints.
+mtgz=$out/kafka-iam-oauth-$version-x86_64-unknown-linux-musl.tar.gz
+if [ -f "$mtgz" ]; then
+  tar -C "$work" -xzf "$mtgz"
+  mtop=$work/kafka-iam-oauth-$version-x86_64-unknown-linux-musl
+  mpc() { PKG_CONFIG_PATH="$mtop/lib/pkgconfig" pkg-config "$@" kafka_iam_oauth; }
+  musl_shared() {
+    # shellcheck disable=SC2046 # pkg-config output is meant to be split
+    musl-gcc -Wall -Wextra -Werror tests/dist/static_token.c -o "$work/musl_shared" $(mpc --cflags --libs) || return 1
+    readelf -lW "$work/musl_shared" | grep -o 'interpreter: [^]]*'
+    readelf -d "$work/musl_shared" | grep NEEDED
+    LD_LIBRARY_PATH=$mtop/lib "$work/musl_shared" "$config"
+  }
+  check c-x86_64-musl-shared-library-mints minted_by musl_shared
+  # No static link here: Libs.private names -lgcc_s (rustc's
+  # native-static-libs for musl), which Alpine's gcc has and Debian's
+  # musl-gcc does not.
+  musl_exports() { kio_so_exports "$mtop/lib/libkafka_iam_oauth.so.$version" && kio_a_exports "$mtop/lib/libkafka_iam_oauth.a"; }
+  check c-x86_64-musl-exports musl_exports
+else
+  echo "dist: skip c-x86_64-musl-* (no $mtgz: make dist builds it, make test-dist-full tests it)"
+fi
+
 # ---- the static musl CLI, x86_64 and arm64
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   cli=$out/cli/$t/kafka-iam-oauth

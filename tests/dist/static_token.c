@@ -1,6 +1,7 @@
-/* make test-dist: a program linked with the static library alone (through
- * `pkg-config --static`, cross-compiled), run under qemu-user: mints a
- * token for the configuration in argv[1] and prints its principal. */
+/* make test-dist: mints a token for the configuration in argv[1] and
+ * prints its principal. Linked with the static library through
+ * `pkg-config --static` (cross-compiled for arm64, run under qemu-user),
+ * and with the musl tarball's shared library (musl-gcc). */
 #include <stdio.h>
 #include <string.h>
 #include "kafka_iam_oauth.h"
