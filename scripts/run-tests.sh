@@ -44,7 +44,8 @@ for suite in "$@"; do
 done
 if [ ${#late[@]} -gt 0 ]; then
   echo "run-tests: building ${PREP_TARGETS[*]} in the background (log: $prep_log)"
-  make --no-print-directory "${PREP_TARGETS[@]}" >"$prep_log" 2>&1 &
+  # -k: one failed prep target does not stop the others.
+  make -k --no-print-directory "${PREP_TARGETS[@]}" >"$prep_log" 2>&1 &
   prep_pid=$!
 fi
 
