@@ -31,6 +31,11 @@ OTHER_TOPIC=other-topic
 # Only the credential sources' roles (IRSA, the EC2 instance role) may use it.
 SOURCES_TOPIC=credential-sources
 GROUP=my-consumer-group
+# The Java suite's own topic and group (my-iam-user's, same grants as the
+# guide's): it runs beside the other suites (scripts/run-tests.sh), and a
+# consumer of its in my-consumer-group would take my-topic's partition from them.
+JVM_TOPIC=jvm-clients
+JVM_GROUP=jvm-clients-group
 
 for tool in java python3 openssl; do
   command -v "$tool" >/dev/null || die "$tool is required but not installed"
@@ -297,7 +302,7 @@ admin_tool() { # CLASS ARGS...: a Kafka admin tool against the ADMIN listener, b
   local class=$1; shift
   kafka_java "$class" --bootstrap-server "$ADMIN_BOOTSTRAP" "$@"
 }
-for t in "$TOPIC" "$OTHER_TOPIC" "$SOURCES_TOPIC"; do
+for t in "$TOPIC" "$OTHER_TOPIC" "$SOURCES_TOPIC" "$JVM_TOPIC"; do
   admin_tool org.apache.kafka.tools.TopicCommand --create --if-not-exists \
     --topic "$t" --partitions 1 --replication-factor 1 >/dev/null
 done
@@ -308,6 +313,10 @@ admin_tool org.apache.kafka.tools.AclCommand --add \
 # ...and the group ACL for my-iam-user only: no-acl-user cannot consume in a group.
 admin_tool org.apache.kafka.tools.AclCommand --add \
   --allow-principal "$PRINCIPAL" --operation Read --group "$GROUP" >/dev/null
+admin_tool org.apache.kafka.tools.AclCommand --add --allow-principal "$PRINCIPAL" \
+  --operation Describe --operation Write --operation Read --topic "$JVM_TOPIC" >/dev/null
+admin_tool org.apache.kafka.tools.AclCommand --add \
+  --allow-principal "$PRINCIPAL" --operation Read --group "$JVM_GROUP" >/dev/null
 
 # The roles of the credential sources (tests/source_principals.rs, tests/rotation.rs)
 # on their own topic: a write there succeeds only with the role ARN as principal.
@@ -320,7 +329,7 @@ admin_tool org.apache.kafka.tools.AclCommand --add \
 # listed here they are also enforced.
 acls="$(admin_tool org.apache.kafka.tools.AclCommand --list)"
 n_acls="$(grep -cF -e "principal=$PRINCIPAL," -e "principal=$NO_ACL_PRINCIPAL," <<<"$acls" || true)"
-[[ "$n_acls" == 7 ]] || { printf '%s\n' "$acls" >&2; die "expected 7 ACL entries, found $n_acls"; }
+[[ "$n_acls" == 11 ]] || { printf '%s\n' "$acls" >&2; die "expected 11 ACL entries, found $n_acls"; }
 n_acls="$(grep -cF -e "principal=${ROLE_PRINCIPALS[0]}," -e "principal=${ROLE_PRINCIPALS[1]}," <<<"$acls" || true)"
 [[ "$n_acls" == 6 ]] || { printf '%s\n' "$acls" >&2; die "expected 6 role ACL entries, found $n_acls"; }
 
@@ -342,6 +351,8 @@ n_acls="$(grep -cF -e "principal=${ROLE_PRINCIPALS[0]}," -e "principal=${ROLE_PR
     "KIO_OTHER_TOPIC=$OTHER_TOPIC" \
     "KIO_SOURCES_TOPIC=$SOURCES_TOPIC" \
     "KIO_GROUP=$GROUP" \
+    "KIO_JVM_TOPIC=$JVM_TOPIC" \
+    "KIO_JVM_GROUP=$JVM_GROUP" \
     "KIO_PRINCIPAL=${PRINCIPAL#User:}" \
     "KIO_NO_ACL_PRINCIPAL=${NO_ACL_PRINCIPAL#User:}" \
     "KIO_CLOCK_SKEW=$KIO_CLOCK_SKEW" \

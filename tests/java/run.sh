@@ -73,17 +73,17 @@ client_java() {
 MARK="console-$(date +%s%N)"
 N_CONSOLE=$RUN_SECONDS # one a second
 
-# Partition 0 from the start, no group: the group ACL (my-consumer-group)
+# Partition 0 from the start, no group: the group ACL ($KIO_JVM_GROUP)
 # is the Maven test's consumer's; this one re-authenticates all the same.
 (client_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
-  --command-config "$PROPS" --topic "$KIO_TOPIC" --partition 0 --offset earliest \
+  --command-config "$PROPS" --topic "$KIO_JVM_TOPIC" --partition 0 --offset earliest \
   >"$WORK/consumed.txt" 2>"$LOGS/console-consumer.log") &
 CONSUMER_PID=$!
 PIDS+=("$CONSUMER_PID")
 
 for ((i = 1; i <= N_CONSOLE; i++)); do echo "$MARK-$i"; sleep 1; done |
   (client_java org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
-    --command-config "$PROPS" --topic "$KIO_TOPIC" >"$LOGS/console-producer.log" 2>&1) &
+    --command-config "$PROPS" --topic "$KIO_JVM_TOPIC" >"$LOGS/console-producer.log" 2>&1) &
 PRODUCER_PID=$!
 PIDS+=("$PRODUCER_PID")
 

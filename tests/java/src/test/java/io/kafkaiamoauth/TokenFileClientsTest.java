@@ -86,8 +86,8 @@ class TokenFileClientsTest {
 
     @Test
     void producerConsumerInAGroupAndAdminAcrossTokenLifetimes() throws Exception {
-        String topic = env("KIO_TOPIC");
-        String group = env("KIO_GROUP");
+        String topic = env("KIO_JVM_TOPIC");
+        String group = env("KIO_JVM_GROUP");
         String run = "java-" + UUID.randomUUID();
 
         Properties pp = clientProperties();
