@@ -1,0 +1,26 @@
+# The JVM JAR (issue 24; docs/java.md): io.github.kafkaiamoauth's login
+# callback handler and TokenProvider (bindings/jvm/pom.xml) with the JNI
+# library (crate kafka-iam-oauth-jvm, bindings/jvm/src/lib.rs) inside under
+# /linux/<arch>/. `make jvm-jar` packages this machine's JAR from the debug
+# build `make build` already makes (debug info stripped from the copy) into
+# build/jvm/kafka-iam-oauth-VERSION.jar, and installs it into the local
+# Maven repository for tests/java and examples/java. Its suite is part of
+# test-java (mk/java.mk); release JARs are `make dist`'s (mk/dist.mk).
+
+JVM_BUILD := build/jvm
+JVM_ARCH := $(shell uname -m)
+JVM_LIB := libkafka_iam_oauth_jni.so
+JVM_JAR := $(JVM_BUILD)/kafka-iam-oauth-$(KIO_VERSION).jar
+JVM_MVN := mvn -B -q -Dstyle.color=never -f bindings/jvm/pom.xml
+
+jvm-jar:
+	@grep -q "<version>$(KIO_VERSION)</version>" bindings/jvm/pom.xml || \
+	  { echo "jvm-jar: bindings/jvm/pom.xml's version is not $(KIO_VERSION) (Cargo.toml)" >&2; exit 1; }
+	cargo build -q -p kafka-iam-oauth-jvm
+	@rm -rf $(JVM_BUILD)/native && mkdir -p $(JVM_BUILD)/native/linux/$(JVM_ARCH)
+	objcopy --strip-debug $(CARGO_TARGET_DIR)/debug/$(JVM_LIB) $(JVM_BUILD)/native/linux/$(JVM_ARCH)/$(JVM_LIB)
+	$(JVM_MVN) install >$(JVM_BUILD)/mvn-jar.log 2>&1 || { cat $(JVM_BUILD)/mvn-jar.log >&2; exit 1; }
+	cp $(JVM_BUILD)/target/kafka-iam-oauth-$(KIO_VERSION).jar $(JVM_JAR)
+	@echo "jvm-jar: $(JVM_JAR) ($$(du -k $(JVM_JAR) | cut -f1) KiB; linux/$(JVM_ARCH))"
+
+.PHONY: jvm-jar
