@@ -269,3 +269,48 @@ fn works_from_inside_a_tokio_runtime_and_async() {
     });
     assert_eq!(blocking.value(), asynchronous.value());
 }
+
+#[test]
+fn the_account_rate_limit_is_throttling_retried_with_backoff() {
+    use kafka_iam_oauth::policy::{retry_delay, MINT_ATTEMPTS, MINT_BACKOFF};
+    use kafka_iam_oauth_emulator::RateLimit;
+    setup_env(true);
+    let emu = emulator();
+    // Burst 1 at 4/s: the first mint takes the bucket's only request; a
+    // second entry minting right after is refused until 250 ms have
+    // passed, which the mint's backoff (50-100, 100-200, 200-400 ms)
+    // always reaches within MINT_ATTEMPTS calls.
+    emu.set_rate_limit(Some(RateLimit { rps: 4.0, burst: 1 }));
+    provider(&emu, "rate-a", "").token().unwrap();
+    let started = Instant::now();
+    let t = provider(&emu, "rate-b", "")
+        .token()
+        .expect("retried past the limit");
+    let waited = started.elapsed();
+    assert_eq!(t.principal(), USER_ARN);
+    let stats = emu.stats();
+    let calls_b = sts_calls(&emu) - 1;
+    assert!(stats.throttled >= 1, "{stats:?}");
+    assert_eq!(calls_b, 1 + stats.throttled, "each refusal retried once");
+    assert!(calls_b <= u64::from(MINT_ATTEMPTS));
+    assert!(
+        waited >= retry_delay(0, MINT_BACKOFF, 0.0),
+        "retried after a backoff, not at once: {waited:?}"
+    );
+
+    // A limit no backoff inside one mint outlasts: exactly MINT_ATTEMPTS
+    // calls, then a retryable error that says STS is throttling.
+    emu.reset();
+    emu.set_rate_limit(Some(RateLimit {
+        rps: 0.01,
+        burst: 1,
+    }));
+    provider(&emu, "rate-c", "").token().unwrap();
+    let e = provider(&emu, "rate-d", "").token().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Sts, "{e}");
+    assert!(e.is_retryable());
+    assert_eq!(e.aws_code(), Some("Throttling"), "{e}");
+    assert!(e.message().contains("throttling"), "{e}");
+    assert_eq!(sts_calls(&emu), 1 + u64::from(MINT_ATTEMPTS));
+    assert_eq!(emu.stats().throttled, u64::from(MINT_ATTEMPTS));
+}

@@ -24,6 +24,7 @@
 mod clock;
 mod identities;
 mod jwt;
+mod ratelimit;
 mod server;
 mod sigv4;
 mod sources;
@@ -36,6 +37,7 @@ pub use identities::{
     NO_ACL_USER, POD_IDENTITY_ROLE, ROLES, SSO_ROLE, USER, USERS,
 };
 pub use jwt::{EC_KID, RSA_KID};
+pub use ratelimit::{RateLimit, SecondCount};
 pub use sources::{
     IssuedToken, Source, SourceFault, SourceStats, DEFAULT_CREDENTIAL_SECONDS, OIDC_ISSUER,
     WEB_IDENTITY_AUDIENCE,
@@ -97,6 +99,9 @@ pub struct EmulatorOptions {
     pub policy: Policy,
     /// Print one line per STS request to stderr (never secrets or tokens).
     pub log_requests: bool,
+    /// The account-wide STS rate limit at start-up (restored by `reset`);
+    /// `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for EmulatorOptions {
@@ -107,6 +112,7 @@ impl Default for EmulatorOptions {
             issuer: None,
             policy: Policy::default(),
             log_requests: false,
+            rate_limit: None,
         }
     }
 }
@@ -137,6 +143,7 @@ impl Emulator {
         let server = Arc::new(Server {
             state: state::State::new(options.policy),
             sources: sources::SourceState::new(),
+            limiter: ratelimit::Limiter::new(options.rate_limit),
             keys: jwt::Keys::shared(),
             base_url: url.clone(),
             issuer: issuer.clone(),
@@ -215,7 +222,15 @@ impl RunningEmulator {
 
     /// Request counters and the last `GetWebIdentityToken` parameters.
     pub fn stats(&self) -> Stats {
-        self.server.state.stats()
+        self.server.stats()
+    }
+
+    /// Limits STS requests (every action) account-wide to `limit` (a token
+    /// bucket, full from now); beyond it STS's answer is `Throttling`,
+    /// HTTP 400, "Rate exceeded". `None` lifts it. `reset` restores the
+    /// start-up limit ([`EmulatorOptions::rate_limit`]).
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        self.server.limiter.set(limit);
     }
 
     /// Replaces the current fault (`Fault::default()` clears it).
@@ -250,6 +265,7 @@ impl RunningEmulator {
     /// Counters, faults and policy back to their start-up values.
     pub fn reset(&self) {
         self.server.state.reset();
+        self.server.limiter.reset();
     }
 
     /// Issues session credentials for `principal` (the `sub` of the tokens

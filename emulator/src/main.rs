@@ -30,6 +30,14 @@ struct Cli {
     /// Largest DurationSeconds accepted.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(60..))]
     max_duration_seconds: u32,
+    /// Limit STS requests (every action, account-wide) to this many per
+    /// second (a token bucket); beyond it STS answers `Throttling` "Rate
+    /// exceeded" (HTTP 400). Default: unlimited.
+    #[arg(long, value_name = "RPS", value_parser = positive_rate)]
+    rate_limit_rps: Option<f64>,
+    /// The rate limit's burst (bucket size); default: the rate, at least 1.
+    #[arg(long, value_name = "N", requires = "rate_limit_rps", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: Option<u32>,
     /// Start with outbound web identity federation disabled.
     #[arg(long)]
     federation_disabled: bool,
@@ -53,12 +61,21 @@ struct Cli {
 }
 
 impl Cli {
-    fn options(&self) -> EmulatorOptions {
+    fn options(&self) -> Result<EmulatorOptions, String> {
+        let rate_limit = self
+            .rate_limit_rps
+            .map(|rps| {
+                let burst = self.rate_limit_burst.unwrap_or(rps.ceil().max(1.0) as u32);
+                kafka_iam_oauth_emulator::RateLimit { rps, burst }.validated()
+            })
+            .transpose()
+            .map_err(|e| format!("--rate-limit-rps: {e}"))?;
         let mut options = EmulatorOptions {
             bind: self.bind,
             port: self.port,
             issuer: self.issuer.clone(),
             log_requests: !self.quiet,
+            rate_limit,
             ..EmulatorOptions::default()
         };
         if !self.allowed_audiences.is_empty() {
@@ -66,7 +83,17 @@ impl Cli {
         }
         options.policy.max_duration_seconds = self.max_duration_seconds;
         options.policy.federation_enabled = !self.federation_disabled;
-        options
+        Ok(options)
+    }
+}
+
+/// A rate for `--rate-limit-rps`: a positive, finite number.
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a positive number of requests per second"
+        )),
     }
 }
 
@@ -90,7 +117,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         let int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
         (term, int)
     };
-    let emu = Arc::new(Emulator::start(cli.options()).map_err(|e| format!("cannot start: {e}"))?);
+    let emu = Arc::new(Emulator::start(cli.options()?).map_err(|e| format!("cannot start: {e}"))?);
     if let Some(path) = &cli.ready_file {
         write_ready_file(path, emu.url())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -100,7 +127,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     let twin = match &cli.isolated_ready_file {
         None => None,
         Some(path) => {
-            let mut options = cli.options();
+            let mut options = cli.options()?;
             options.port = 0;
             options.issuer = Some(emu.issuer().to_string());
             let twin = Emulator::start(options)

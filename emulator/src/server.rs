@@ -39,6 +39,8 @@ pub(crate) struct Server {
     pub state: State,
     /// The credential sources (IMDS, container endpoints, SSO, web identity).
     pub sources: SourceState,
+    /// The account-wide rate limit and the per-second histogram.
+    pub limiter: crate::ratelimit::Limiter,
     pub keys: Arc<Keys>,
     pub base_url: String,
     pub issuer: String,
@@ -127,7 +129,20 @@ impl Server {
         let resp = match (method, parts.uri.path()) {
             ("GET", "/.well-known/openid-configuration") => json_response(200, &self.discovery()),
             ("GET", "/.well-known/jwks.json") => json_response(200, &self.keys.jwks()),
-            ("GET", "/_emulator/stats") => json_response(200, &json!(self.state.stats())),
+            ("GET", "/_emulator/stats") => json_response(200, &json!(self.stats())),
+            ("GET", "/_emulator/rate-limit") => json_response(200, &json!(self.limiter.limit())),
+            ("POST", "/_emulator/rate-limit") => {
+                let limit = serde_json::from_slice::<Option<crate::RateLimit>>(&body)
+                    .map_err(|e| e.to_string())
+                    .and_then(|l| l.map(crate::RateLimit::validated).transpose());
+                match limit {
+                    Ok(limit) => {
+                        self.limiter.set(limit);
+                        json_response(200, &json!(limit))
+                    }
+                    Err(e) => json_error(400, format!("bad rate limit: {e}")),
+                }
+            }
             ("POST", "/_emulator/faults") => match serde_json::from_slice::<Fault>(&body) {
                 Ok(fault) => {
                     self.state.set_fault(fault.clone());
@@ -144,6 +159,7 @@ impl Server {
             }
             ("POST", "/_emulator/reset") => {
                 self.state.reset();
+                self.limiter.reset();
                 json_response(200, &json!({ "reset": true }))
             }
             ("POST", "/_emulator/shutdown") => {
@@ -185,6 +201,14 @@ impl Server {
             _ => json_error(404, format!("no route for {method} {}", parts.uri.path())),
         };
         Ok(resp)
+    }
+
+    /// `GET /_emulator/stats`: the counters with the rate limit's histogram.
+    pub fn stats(&self) -> crate::Stats {
+        let mut stats = self.state.stats();
+        (stats.per_second, stats.throttled) = self.limiter.histogram();
+        stats.rate_limit = self.limiter.limit();
+        stats
     }
 
     /// `GET /_emulator/sources`: the sources' counters, settings and what
@@ -304,6 +328,13 @@ impl Server {
         let action = params.get("Action").unwrap_or("").to_string();
         if !action.is_empty() {
             self.state.count_request(&action);
+        }
+        // The account's quota comes before anything else, as at AWS: a
+        // throttled request is never authenticated or faulted.
+        if !self.limiter.admit(clock::now()) {
+            let e = StsError::new(400, "Throttling", "Rate exceeded");
+            self.log(&action, &format!("{e} (rate limit)"));
+            return Ok(xml_response(e.status, e.to_xml(&request_id), &request_id));
         }
         let mut absurd_exp = false;
         if action == "AssumeRoleWithWebIdentity" {

@@ -192,7 +192,7 @@ pub struct LastRequest {
 }
 
 /// Request counters, as served by `GET /_emulator/stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// STS requests by `Action` (every outcome, faults included).
     pub requests: BTreeMap<String, u64>,
@@ -200,6 +200,16 @@ pub struct Stats {
     pub tokens_issued: u64,
     /// The last `GetWebIdentityToken` request's parameters.
     pub last_request: Option<LastRequest>,
+    /// The account-wide rate limit in force, if any.
+    #[serde(default)]
+    pub rate_limit: Option<crate::RateLimit>,
+    /// STS requests refused by the rate limit (`Throttling`), in total.
+    #[serde(default)]
+    pub throttled: u64,
+    /// STS requests and throttles per second (every action; the last hour,
+    /// oldest first, only seconds that had requests).
+    #[serde(default)]
+    pub per_second: Vec<crate::SecondCount>,
 }
 
 impl Default for Stats {
@@ -212,6 +222,9 @@ impl Default for Stats {
             requests,
             tokens_issued: 0,
             last_request: None,
+            rate_limit: None,
+            throttled: 0,
+            per_second: Vec::new(),
         }
     }
 }

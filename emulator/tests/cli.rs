@@ -119,6 +119,10 @@ fn binary_rejects_bad_arguments() {
         &["--port"],
         &["--port", "x"],
         &["--max-duration-seconds", "10"],
+        &["--rate-limit-rps", "0"],
+        &["--rate-limit-rps", "NaN"],
+        &["--rate-limit-rps", "5", "--rate-limit-burst", "0"],
+        &["--rate-limit-burst", "5"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -375,4 +379,19 @@ fn isolated_twin_shares_keys_and_issuer_but_not_faults_or_policy() {
     signal(&child, "-TERM");
     assert!(wait_exit(&mut child).success());
     assert!(std::net::TcpStream::connect(twin.trim_start_matches("http://")).is_err());
+}
+
+#[test]
+fn binary_starts_with_a_rate_limit() {
+    let (mut child, url) = spawn(&["--rate-limit-rps", "0.5", "--rate-limit-burst", "3"]);
+    let limit = http(&url, "GET", "/_emulator/rate-limit", None).json();
+    assert_eq!(limit, json!({"rps": 0.5, "burst": 3}));
+    // Without --rate-limit-burst the bucket holds one second's worth.
+    let (mut other, other_url) = spawn(&["--rate-limit-rps", "2.5"]);
+    let limit = http(&other_url, "GET", "/_emulator/rate-limit", None).json();
+    assert_eq!(limit, json!({"rps": 2.5, "burst": 3}));
+    for c in [&mut child, &mut other] {
+        signal(c, "-TERM");
+        assert!(wait_exit(c).success());
+    }
 }

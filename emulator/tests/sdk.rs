@@ -701,3 +701,112 @@ fn starts_and_stops_from_plain_threads_and_inside_a_runtime() {
         drop(emu); // dropping inside async code must not panic
     });
 }
+
+#[tokio::test]
+async fn account_rate_limit_throttles_like_sts_and_counts_each_second() {
+    let emu = emulator();
+    let c = client(&emu);
+    // Burst 2, then one every 2.5 s: the third and fourth calls are refused.
+    emu.set_rate_limit(Some(kafka_iam_oauth_emulator::RateLimit {
+        rps: 0.4,
+        burst: 2,
+    }));
+    assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
+    assert!(
+        c.get_caller_identity().send().await.is_ok(),
+        "every action counts"
+    );
+    assert_eq!(
+        status_of_failure(&c).await,
+        ("Throttling".to_string(), Some(400))
+    );
+    assert_eq!(code(mint(&c, "kafka", 300, "ES384").await), "Throttling");
+    // The wire shape as STS sends it (AWS Query error XML, Type Sender).
+    let raw = http(
+        emu.url(),
+        "POST",
+        "/?Action=GetCallerIdentity&Version=2011-06-15",
+        None,
+    );
+    assert_eq!(raw.status, 400);
+    for part in [
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">",
+        "<Type>Sender</Type>",
+        "<Code>Throttling</Code>",
+        "<Message>Rate exceeded</Message>",
+        "<RequestId>",
+    ] {
+        assert!(raw.body.contains(part), "{part} in {}", raw.body);
+    }
+    let stats = emu.stats();
+    assert_eq!(stats.throttled, 3);
+    let calls: u64 = stats.per_second.iter().map(|s| s.calls).sum();
+    let throttled: u64 = stats.per_second.iter().map(|s| s.throttled).sum();
+    assert_eq!((calls, throttled), (5, 3), "{:?}", stats.per_second);
+    let json = http(emu.url(), "GET", "/_emulator/stats", None).json();
+    assert_eq!(json["throttled"], 3);
+    assert_eq!(json["rate_limit"]["burst"], 2);
+    assert!(json["per_second"][0]["second"].as_i64().unwrap() > 1_700_000_000);
+
+    // The control API: lift it, set it, refuse nonsense; reset restores
+    // the start-up value (none here) and empties the histogram.
+    let r = http(emu.url(), "POST", "/_emulator/rate-limit", Some("null"));
+    assert_eq!(r.status, 200);
+    for _ in 0..10 {
+        assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
+    }
+    for bad in [
+        r#"{"rps": 0, "burst": 1}"#,
+        r#"{"rps": 1, "burst": 0}"#,
+        r#"{"rps": 1}"#,
+    ] {
+        let r = http(emu.url(), "POST", "/_emulator/rate-limit", Some(bad));
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    let r = http(
+        emu.url(),
+        "POST",
+        "/_emulator/rate-limit",
+        Some(r#"{"rps": 1000, "burst": 1}"#),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        http(emu.url(), "GET", "/_emulator/rate-limit", None).json()["burst"],
+        1
+    );
+    emu.reset();
+    let stats = emu.stats();
+    assert_eq!((stats.rate_limit, stats.throttled), (None, 0));
+    assert!(stats.per_second.is_empty());
+}
+
+#[tokio::test]
+async fn sdk_retries_the_rate_limit_as_throttling() {
+    // The SDK's standard retry classifies Throttling as a throttling error
+    // and retries it with backoff: at 5/s, burst 1, a second call right
+    // after the first is refused once, then admitted on a retry.
+    let emu = emulator();
+    let c = Client::from_conf(
+        config(&emu, USER_KEY, USER_SECRET, None)
+            .retry_config(
+                aws_sdk_sts::config::retry::RetryConfig::standard()
+                    .with_max_attempts(10)
+                    .with_initial_backoff(Duration::from_millis(100)),
+            )
+            .build(),
+    );
+    emu.set_rate_limit(Some(kafka_iam_oauth_emulator::RateLimit {
+        rps: 5.0,
+        burst: 1,
+    }));
+    assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
+    assert!(mint(&c, "kafka", 300, "ES384").await.is_ok());
+    let stats = emu.stats();
+    assert!(stats.throttled >= 1, "{stats:?}");
+    assert_eq!(
+        stats.requests["GetWebIdentityToken"],
+        2 + stats.throttled,
+        "each refused call was retried"
+    );
+    assert_eq!(stats.tokens_issued, 2);
+}
