@@ -115,6 +115,26 @@ impl Provider {
             .unwrap_or_else(|e| Err(cache::join_error(e)))
     }
 
+    /// Gets a token without blocking the caller or needing an executor:
+    /// `done` is called with the result once it is there, on the library's
+    /// own runtime (or at once, on this thread, when no runtime can be
+    /// started). A cached token is not looked up here: call
+    /// [`Provider::cached_token`] first if the answer may be needed at once.
+    /// For front doors whose callers must never wait (Node's event loop
+    /// resolves a Promise from `done`).
+    pub fn token_then<F>(&self, timeout: Duration, done: F)
+    where
+        F: FnOnce(Result<Arc<Token>>) + Send + 'static,
+    {
+        match runtime::handle() {
+            Ok(handle) => {
+                let entry = Arc::clone(&self.entry);
+                handle.spawn(async move { done(timed(entry, timeout).await) });
+            }
+            Err(e) => done(Err(e)),
+        }
+    }
+
     /// What this provider's cache entry has done and what it will do next
     /// (shared with every provider of the same configuration). Never waits,
     /// never calls STS.

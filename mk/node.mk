@@ -1,0 +1,65 @@
+# Node.js: the npm package kafka-iam-oauth (bindings/node: the napi-rs
+# addon crate kafka-iam-oauth-node, index.js, index.d.ts, the platform
+# packages in bindings/node/npm/) and its suites (docs/node.md).
+#
+# The addon is built by cargo alone into the shared target/ (debug, like
+# every suite) and staged with the package's files in
+# build/node/pkg/kafka-iam-oauth, under the name index.js loads first
+# (kafka-iam-oauth.<target>.node beside it). The tests run from
+# build/node/test, where npm installs tests/node/package-lock.json
+# (KafkaJS 2.2.4, @platformatic/kafka, TypeScript) and the staged package
+# is linked as node_modules/kafka-iam-oauth.
+TEST_SUITES += test-node
+
+NODE_BUILD := build/node
+NODE_PKG := $(NODE_BUILD)/pkg/kafka-iam-oauth
+NODE_TEST := $(NODE_BUILD)/test
+# This machine's target in the platform packages' names (linux-x64-gnu, ...).
+NODE_ARCH := $(subst x86_64,x64,$(subst aarch64,arm64,$(shell uname -m)))
+NODE_TARGET := linux-$(NODE_ARCH)-$(if $(wildcard /lib/ld-musl-*),musl,gnu)
+NODE_ADDON := $(NODE_PKG)/kafka-iam-oauth.$(NODE_TARGET).node
+NODE_FILES := index.js index.d.ts package.json README.md
+# What the tests need besides the broker: emulator identities as the
+# environment's keys, AWS config files of our own (empty), no IMDS.
+NODE_TEST_ENV := AWS_EC2_METADATA_DISABLED=true \
+  AWS_ACCESS_KEY_ID=$$KIO_USER_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$$KIO_USER_SECRET_ACCESS_KEY \
+  AWS_CONFIG_FILE=$(abspath $(NODE_BUILD))/aws-config AWS_SHARED_CREDENTIALS_FILE=$(abspath $(NODE_BUILD))/aws-credentials \
+  KIO_NODE_ADDON=$(abspath $(NODE_ADDON)) KIO_NODE_PACKAGE_DIR=$(abspath bindings/node)
+
+# cargo decides whether anything changed; the staged copy follows.
+node-addon:
+	cargo build -q -p kafka-iam-oauth-node
+	@mkdir -p $(NODE_PKG)
+	cp $(addprefix bindings/node/,$(NODE_FILES)) LICENSE $(NODE_PKG)/
+	ln -f $(CARGO_TARGET_DIR)/debug/libkafka_iam_oauth_node.so $(NODE_ADDON) 2>/dev/null || \
+	  cp $(CARGO_TARGET_DIR)/debug/libkafka_iam_oauth_node.so $(NODE_ADDON)
+	@: >$(NODE_BUILD)/aws-config; : >$(NODE_BUILD)/aws-credentials
+
+# Node and npm from Debian (the machine image has them; a bare one gets
+# them here); the test packages from the npm registry only, every version
+# pinned by the lockfile.
+node-tools:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+
+$(NODE_TEST)/.deps: tests/node/package.json tests/node/package-lock.json | node-tools
+	@mkdir -p $(NODE_TEST)
+	cp tests/node/package.json tests/node/package-lock.json $(NODE_TEST)/
+	cd $(NODE_TEST) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps-node: $(NODE_TEST)/.deps
+
+# The test files next to their node_modules (ESM imports, like
+# @platformatic/kafka's, resolve from the importing file's directory).
+node-test-tree: node-addon deps-node
+	cp tests/node/*.js tests/node/*.ts tests/node/tsconfig.json $(NODE_TEST)/
+	ln -sfn $(abspath $(NODE_PKG)) $(NODE_TEST)/node_modules/kafka-iam-oauth
+
+# The quick part (about a minute): API, errors, event loop, sharing,
+# @platformatic/kafka, exports, types.
+test-node: node-test-tree
+	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && cd $(NODE_TEST) && \
+	  $(NODE_TEST_ENV) node --test --test-reporter=spec --test-concurrency=1 api.test.js
+
+.PHONY: node-tools node-addon deps-node node-test-tree test-node
