@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod capped;
 mod process;
 
 /// Credentials are refreshed when they have less than this left beyond the
@@ -613,6 +614,10 @@ fn timeouts(cfg: &Config) -> TimeoutConfig {
 async fn load_sdk_config(cfg: &Config) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(cfg.region.clone()))
+        // Every client built from this config (STS, and the credential
+        // chain's IMDS, container, SSO and STS clients) reads answers of
+        // at most capped::MAX_ANSWER_BYTES.
+        .http_client(capped::capped_http_client())
         .timeout_config(timeouts(cfg));
     if let Some(profile) = &cfg.profile {
         loader = loader.profile_name(profile);
@@ -938,6 +943,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let endpoint = endpoint_name(cfg);
+    if let Some(big) = capped::too_large(&e) {
+        // Not retried within the mint: another attempt reads another
+        // answer of the same kind (capped, but pointless).
+        return Error::new(ErrorKind::Sts, format!("{op} refused: {big}"));
+    }
     match &e {
         SdkError::TimeoutError(_) => Error::new(
             ErrorKind::Timeout,

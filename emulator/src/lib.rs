@@ -21,6 +21,7 @@
 //! The contract (identities, endpoints, control API) is in the project's
 //! `DEVELOPERS.md`, section "The emulator".
 
+mod body;
 mod clock;
 mod identities;
 mod jwt;
@@ -36,6 +37,7 @@ pub use identities::{
     identity_variables, Role, User, ACCOUNT_ID, ECS_TASK_ROLE, INSTANCE_ROLE, IRSA_ROLE,
     NO_ACL_USER, POD_IDENTITY_ROLE, ROLES, SSO_ROLE, USER, USERS,
 };
+pub use body::OVERSIZED_BYTES;
 pub use jwt::{EC_KID, RSA_KID};
 pub use ratelimit::{RateLimit, SecondCount};
 pub use sources::{

@@ -1,6 +1,7 @@
 //! The HTTP side: accept loop, routing, the STS endpoint with faults, the
 //! control API and the OpenID discovery / JWKS documents.
 
+use crate::body::AnswerBody;
 use crate::clock;
 use crate::jwt::Keys;
 use crate::sigv4;
@@ -32,7 +33,7 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-type HttpResponse = Response<Full<Bytes>>;
+type HttpResponse = Response<AnswerBody>;
 
 /// One emulator's server: its state, keys and addresses.
 pub(crate) struct Server {
@@ -92,7 +93,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, server: Arc<Server>) 
 }
 
 fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> HttpResponse {
-    let mut resp = Response::new(Full::new(body.into()));
+    let mut resp = Response::new(AnswerBody::from(Full::new(body.into())));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         CONTENT_TYPE,
@@ -341,6 +342,7 @@ impl Server {
             let injected = match self.sources.enter(Source::WebIdentity, &action) {
                 SourceFault::None => None,
                 SourceFault::Down => return Err(DropConnection),
+                SourceFault::Oversized => return Ok(oversized_response(false)),
                 SourceFault::ServerError => Some(StsError::internal_failure()),
                 SourceFault::ExpiredToken => Some(StsError::new(
                     400,
@@ -363,6 +365,11 @@ impl Server {
             absurd_exp = fault.mode == FaultMode::AbsurdExp;
             let injected = match fault.mode {
                 FaultMode::None | FaultMode::AbsurdExp => None,
+                FaultMode::Oversized | FaultMode::OversizedChunked => {
+                    let declared = fault.mode == FaultMode::Oversized;
+                    self.log(&action, "200 with an oversized body (fault)");
+                    return Ok(oversized_response(declared));
+                }
                 FaultMode::Drop => {
                     self.log(&action, "dropped connection (fault)");
                     return Err(DropConnection);
@@ -500,6 +507,9 @@ impl Server {
 /// `down` closes the connection).
 fn source_answer(answer: Answer) -> Result<HttpResponse, DropConnection> {
     let (status, content_type, body, headers) = answer.ok_or(DropConnection)?;
+    if content_type == sources::OVERSIZED {
+        return Ok(oversized_response(false));
+    }
     let mut resp = respond(status, content_type, body);
     for (name, value) in headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -507,4 +517,14 @@ fn source_answer(answer: Answer) -> Result<HttpResponse, DropConnection> {
         }
     }
     Ok(resp)
+}
+
+/// The fault switches' oversized answer: HTTP 200 with
+/// [`crate::body::OVERSIZED_BYTES`] streamed, with `Content-Length`
+/// (`declared`) or chunked.
+fn oversized_response(declared: bool) -> HttpResponse {
+    let mut resp = Response::new(AnswerBody::oversized(declared));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
 }

@@ -73,6 +73,17 @@ pub enum SourceFault {
     /// Refuses the caller's token as expired: `ExpiredTokenException` for
     /// web identity, HTTP 401 for the others.
     ExpiredToken,
+    /// HTTP 200 with a chunked body of [`crate::OVERSIZED_BYTES`]
+    /// (256 MiB, streamed, never held in memory).
+    Oversized,
+}
+
+/// The content type of an [`Answer`] the server replaces with the
+/// oversized streamed body ([`SourceFault::Oversized`]).
+pub(crate) const OVERSIZED: &str = "application/x-kio-emulator-oversized";
+
+fn oversized_answer() -> Answer {
+    Some((200, OVERSIZED, String::new(), Vec::new()))
 }
 
 /// One `GetWebIdentityToken` answer signed by session credentials, for
@@ -258,7 +269,7 @@ impl SourceState {
             let f: F = serde_json::from_value(v.clone()).map_err(|e| {
                 format!(
                     "fault must be {{\"source\": \"web_identity\"|\"container\"|\"imds\"|\"sso\", \
-                     \"mode\": \"none\"|\"down\"|\"server_error\"|\"expired_token\"}}: {e}"
+                     \"mode\": \"none\"|\"down\"|\"server_error\"|\"expired_token\"|\"oversized\"}}: {e}"
                 )
             })?;
             self.set_fault(f.source, f.mode);
@@ -336,6 +347,7 @@ impl SourceState {
             |status: u16, body: &str| Some((status, "text/plain", body.to_string(), Vec::new()));
         match self.enter(Source::Imds, "IMDS") {
             SourceFault::Down => return None,
+            SourceFault::Oversized => return oversized_answer(),
             SourceFault::ServerError => return text(500, "Internal Server Error"),
             SourceFault::ExpiredToken => return text(401, "Unauthorized"),
             SourceFault::None => {}
@@ -405,6 +417,7 @@ impl SourceState {
         };
         match self.enter(Source::Container, "ContainerCredentials") {
             SourceFault::Down => return None,
+            SourceFault::Oversized => return oversized_answer(),
             SourceFault::ServerError => return message(500, "Internal Server Error"),
             SourceFault::ExpiredToken => {
                 return message(401, "Service account token cannot be empty or expired")
@@ -463,6 +476,7 @@ impl SourceState {
         };
         match self.enter(Source::Sso, "GetRoleCredentials") {
             SourceFault::Down => return None,
+            SourceFault::Oversized => return oversized_answer(),
             SourceFault::ServerError => {
                 return error(500, "InternalServerException", "Internal failure")
             }

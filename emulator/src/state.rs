@@ -94,6 +94,13 @@ pub enum FaultMode {
     /// A normal, validly signed answer whose JWT `exp` claim is absurd
     /// (`1e300`), as a broken or hostile endpoint might send.
     AbsurdExp,
+    /// HTTP 200 with a body of [`crate::OVERSIZED_BYTES`] (256 MiB)
+    /// announced by `Content-Length` and streamed (never held in memory),
+    /// as a file server behind a misconfigured endpoint sends.
+    Oversized,
+    /// [`FaultMode::Oversized`] without `Content-Length` (chunked), as a
+    /// broken proxy may send: the client only finds out by counting.
+    OversizedChunked,
 }
 
 /// A fault for `GetWebIdentityToken`, in the control API's JSON shape:
