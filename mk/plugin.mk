@@ -15,6 +15,18 @@ $(PLUGIN_BUILD)/config_only_client_bundled: tests/plugin/config_only_client.c $(
 	@mkdir -p $(PLUGIN_BUILD)
 	@$(CKAFKA_FIND_LIB); set -x; gcc $(C_WARN) -g $< -o $@ "$$lib" -Wl,-rpath,"$$(dirname "$$lib")"
 
+# librdkafka linked statically into a shared object (Debian's librdkafka.a,
+# linked as an addon would: only what the client calls), which a host with no
+# librdkafka of its own dlopens with local scope.
+$(PLUGIN_BUILD)/static_rdkafka_client.so: tests/plugin/config_only_client.c
+	@mkdir -p $(PLUGIN_BUILD)
+	gcc $(C_WARN) -g -shared -fPIC -Dmain=kio_client_main $< -o $@ \
+	  -Wl,-Bstatic -lrdkafka -Wl,-Bdynamic $$(pkg-config --static --libs-only-l rdkafka | sed 's/-lrdkafka //')
+
+$(PLUGIN_BUILD)/local_scope_host: tests/plugin/local_scope_host.c tests/c/check.h
+	@mkdir -p $(PLUGIN_BUILD)
+	gcc $(C_WARN) -g $< -o $@ -ldl
+
 $(PLUGIN_BUILD)/no_rdkafka_host: tests/plugin/no_rdkafka_host.c tests/c/check.h
 	@mkdir -p $(PLUGIN_BUILD)
 	gcc $(C_WARN) -g $< -o $@ -ldl
@@ -35,7 +47,7 @@ $(PLUGIN_BUILD)/outage: tests/plugin/outage.c tests/c/check.h include/kafka_iam_
 	gcc $(C_WARN) -g -Iinclude -rdynamic $< -o $@ $(C_LINK) -lrdkafka -ldl
 
 PLUGIN_BINARIES := $(addprefix $(PLUGIN_BUILD)/,config_only_client_debian config_only_client_bundled no_rdkafka_host \
-  two_copies two_copies_asan outage)
+  two_copies two_copies_asan outage static_rdkafka_client.so local_scope_host)
 plugin-binaries: $(PLUGIN_BINARIES) | c-lib
 
 test-plugin: plugin-binaries $(CKAFKA_VENV)/.done

@@ -3,11 +3,15 @@
 //!
 //! The library does not link librdkafka: the plugin is opened by librdkafka
 //! with `RTLD_NOW | RTLD_LOCAL`, and where librdkafka itself was loaded
-//! privately (confluent-kafka-python's wheel) its symbols are not global.
-//! So the lookup goes: first the global scope (a program linked with
-//! `-lrdkafka`, kcat, a Go or C program), then the librdkafka shared object
-//! already mapped in this process, opened with `RTLD_NOLOAD` so that nothing
-//! new is ever loaded.
+//! privately its symbols are not global: confluent-kafka-python's wheel
+//! (a private `librdkafka-<hash>.so.1`), or a Node addon that links
+//! librdkafka statically and is loaded, like every addon, with local scope
+//! (confluent-kafka-javascript's prebuilt binary). So the lookup goes: first
+//! the global scope (a program linked with `-lrdkafka`, kcat, a Go or C
+//! program), then every object already mapped in this process whose own
+//! dynamic symbol table defines `rd_kafka_conf_get` (a librdkafka shared
+//! object, or any object that links librdkafka and exports its API), opened
+//! with `RTLD_NOLOAD` so that nothing new is ever loaded.
 
 use crate::ffi::{boundary, Or};
 use libloading::os::unix::{Library, Symbol};
@@ -103,35 +107,46 @@ pub(crate) fn rdkafka() -> Result<&'static Rdkafka, String> {
 fn resolve() -> Result<Rdkafka, String> {
     let global = Library::this();
     // SAFETY: only looks a name up; the type is not used.
-    let library = if unsafe { global.get::<*mut c_void>(b"rd_kafka_conf_get") }.is_ok() {
-        global
+    let (library, copy) = if unsafe { global.get::<*mut c_void>(b"rd_kafka_conf_get") }.is_ok() {
+        (global, None)
     } else {
-        let path = loaded_librdkafka().ok_or(
+        let copy = loaded_librdkafkas().into_iter().next().ok_or(
             "no librdkafka found in this process (the plugin must be loaded by librdkafka)",
         )?;
-        let path = path.into_string().map_err(|p| {
-            format!(
-                "cannot open {}: the path is not UTF-8",
-                p.into_cstring().to_string_lossy()
-            )
-        })?;
-        // SAFETY: RTLD_NOLOAD only returns an object already loaded (and
-        // initialised); it never loads one.
-        unsafe { Library::open(Some(path.as_str()), libc::RTLD_NOW | libc::RTLD_NOLOAD) }
-            .map_err(|e| format!("cannot open {path}: {e}"))?
+        (open_loaded(&copy.name)?, Some(copy))
+    };
+    let from = copy
+        .as_ref()
+        .map_or_else(String::new, |c| format!(" ({})", c.display()));
+    // In an object found by the scan each function must be that object's
+    // own: a lookup through its handle also searches its dependencies,
+    // which may hold another copy.
+    let own = |name: &[u8]| {
+        copy.as_ref().is_none_or(|c| {
+            // SAFETY: only looks a name up; the address is not called.
+            unsafe { library.get::<*mut c_void>(name) }
+                .ok()
+                .and_then(|s| defining_object(*s))
+                .is_some_and(|(base, _)| base == c.base)
+        })
     };
     /// Looks a function up; the field it is assigned to names its type.
     macro_rules! sym {
-        ($name:literal) => {
-            // SAFETY: every field's type is the C signature of the
-            // librdkafka function of that name (see the struct).
-            unsafe { library.get(concat!($name, "\0").as_bytes()) }.map_err(|_| {
+        ($name:literal) => {{
+            let name = concat!($name, "\0").as_bytes();
+            let lacks = || {
                 format!(
-                    "this librdkafka lacks {} (librdkafka 1.9 or newer is needed)",
+                    "this librdkafka{from} lacks {} (librdkafka 1.9 or newer is needed)",
                     $name
                 )
-            })?
-        };
+            };
+            if !own(name) {
+                return Err(lacks());
+            }
+            // SAFETY: every field's type is the C signature of the
+            // librdkafka function of that name (see the struct).
+            unsafe { library.get(name) }.map_err(|_| lacks())?
+        }};
     }
     Ok(Rdkafka {
         conf_get: sym!("rd_kafka_conf_get"),
@@ -152,30 +167,73 @@ fn resolve() -> Result<Rdkafka, String> {
     })
 }
 
-/// Path of the librdkafka shared object mapped in this process (the first
-/// one, in load order).
-fn loaded_librdkafka() -> Option<CString> {
-    loaded_librdkafkas().into_iter().next()
+/// Opens an object already mapped in this process, by the name the loader
+/// knows it by; never loads anything.
+fn open_loaded(name: &CStr) -> Result<Library, String> {
+    let path = name.to_str().map_err(|_| {
+        format!(
+            "cannot open {}: the path is not UTF-8",
+            name.to_string_lossy()
+        )
+    })?;
+    // SAFETY: RTLD_NOLOAD only returns an object already loaded (and
+    // initialised); it never loads one.
+    unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_NOLOAD) }
+        .map_err(|e| format!("cannot open {path}: {e}"))
 }
 
-/// Refuses when more than one librdkafka is mapped in this process (e.g.
+/// One librdkafka copy in this process: the object whose dynamic symbol
+/// table defines `rd_kafka_conf_get`.
+struct Copy {
+    /// Where the object is mapped (`dladdr`'s `dli_fbase`): one per object.
+    base: usize,
+    /// The loader's name for it (a path; empty for the main program).
+    name: CString,
+}
+
+impl Copy {
+    fn display(&self) -> String {
+        if self.name.is_empty() {
+            "the main program".to_owned()
+        } else {
+            self.name.to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// The object that defines the symbol at `address`: its base and name.
+fn defining_object(address: *mut c_void) -> Option<(usize, CString)> {
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    // SAFETY: dladdr only reads the loader's tables and fills `info`.
+    if address.is_null() || unsafe { libc::dladdr(address, info.as_mut_ptr()) } == 0 {
+        return None;
+    }
+    // SAFETY: dladdr succeeded, so `info` is filled.
+    let info = unsafe { info.assume_init() };
+    let name = if info.dli_fname.is_null() {
+        CString::default()
+    } else {
+        // SAFETY: dli_fname is the loader's NUL-terminated name.
+        unsafe { CStr::from_ptr(info.dli_fname) }.to_owned()
+    };
+    Some((info.dli_fbase as usize, name))
+}
+
+/// Refuses when more than one librdkafka is loaded in this process (e.g.
 /// the system's `librdkafka.so.1` linked by the program and the private
-/// copy in confluent-kafka's wheel). Every object this library touches
-/// belongs to the copy that created it, and calling one copy's functions
-/// on the other's objects corrupts memory; librdkafka does not tell a
-/// plugin which copy called it, so this library does not guess. Checked on
-/// every attach (a second copy may be loaded at any time); callbacks on
-/// configurations attached while one copy was loaded keep using it.
+/// copy in confluent-kafka's wheel, or in a Node addon that links it
+/// statically). Every object this library touches belongs to the copy that
+/// created it, and calling one copy's functions on the other's objects
+/// corrupts memory; librdkafka does not tell a plugin which copy called it,
+/// so this library does not guess. Checked on every attach (a second copy
+/// may be loaded at any time); callbacks on configurations attached while
+/// one copy was loaded keep using it.
 pub(crate) fn one_copy_loaded() -> Result<(), String> {
     let copies = loaded_librdkafkas();
     if copies.len() <= 1 {
         return Ok(());
     }
-    let names: Vec<String> = copies
-        .iter()
-        .take(4)
-        .map(|c| c.to_string_lossy().into_owned())
-        .collect();
+    let names: Vec<String> = copies.iter().take(4).map(Copy::display).collect();
     Err(format!(
         "{} copies of librdkafka are loaded in this process ({}); this library cannot tell \
          which one called it and will not guess (one copy's functions on the other's objects \
@@ -187,11 +245,16 @@ pub(crate) fn one_copy_loaded() -> Result<(), String> {
     ))
 }
 
-/// Paths of every librdkafka shared object mapped in this process, in load
-/// order: librdkafka.so.1, or a wheel's librdkafka-<hash>.so.1; not
-/// librdkafka++. The dynamic loader maps one file once, so two entries are
-/// two copies.
-fn loaded_librdkafkas() -> Vec<CString> {
+/// Every librdkafka copy loaded in this process, in load order: each object
+/// the loader has mapped (`dl_iterate_phdr`; the main program through the
+/// global scope) whose dynamic symbol table defines `rd_kafka_conf_get`:
+/// librdkafka.so.1, a wheel's librdkafka-<hash>.so.1, or an object that
+/// links librdkafka statically and exports its API (as objects built from
+/// librdkafka's archive do unless told to hide it). Not librdkafka++ nor a
+/// binding that only calls librdkafka: neither defines the symbol. Each
+/// object is looked up through its own handle and the definition's object
+/// found with `dladdr`, so a copy counts once however many objects reach it.
+fn loaded_librdkafkas() -> Vec<Copy> {
     unsafe extern "C" fn visit(
         info: *mut libc::dl_phdr_info,
         _size: usize,
@@ -200,29 +263,36 @@ fn loaded_librdkafkas() -> Vec<CString> {
         boundary(Or(0), || -> Result<c_int, kafka_iam_oauth::Error> {
             // SAFETY: called by dl_iterate_phdr with a valid entry; `data`
             // is the Vec<CString> below.
-            let (info, found) = unsafe { (&*info, &mut *(data as *mut Vec<CString>)) };
-            if info.dlpi_name.is_null() {
-                return Ok(0);
-            }
-            // SAFETY: dlpi_name is a NUL-terminated path.
-            let name = unsafe { CStr::from_ptr(info.dlpi_name) };
-            if is_librdkafka(name.to_bytes()) {
-                found.push(name.to_owned());
+            let (info, names) = unsafe { (&*info, &mut *(data as *mut Vec<CString>)) };
+            if !info.dlpi_name.is_null() {
+                // SAFETY: dlpi_name is a NUL-terminated name.
+                let name = unsafe { CStr::from_ptr(info.dlpi_name) };
+                if !name.is_empty() {
+                    names.push(name.to_owned());
+                }
             }
             Ok(0)
         })
     }
-    let mut found: Vec<CString> = Vec::new();
-    // SAFETY: the callback only reads the entries it is handed.
-    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut found as *mut Vec<CString>).cast()) };
-    found
-}
-
-/// Whether a loaded object's path names a librdkafka (C, not C++).
-fn is_librdkafka(path: &[u8]) -> bool {
-    let base = path.rsplit(|b| *b == b'/').next().unwrap_or(&[]);
-    let rest = base.strip_prefix(b"librdkafka").unwrap_or(b"+");
-    matches!(rest.first(), Some(b'.' | b'-')) && rest.windows(3).any(|w| w == b".so")
+    let mut names: Vec<CString> = Vec::new();
+    // SAFETY: the callback only reads the entries it is handed. The objects
+    // are opened after the walk: the loader's lock is held during it.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut names as *mut Vec<CString>).cast()) };
+    let mut copies: Vec<Copy> = Vec::new();
+    let global = std::iter::once(Some(Library::this()));
+    let objects = names.iter().map(|n| open_loaded(n).ok());
+    for library in global.chain(objects).flatten() {
+        // SAFETY: only looks a name up; the address is not called.
+        let Ok(symbol) = (unsafe { library.get::<*mut c_void>(b"rd_kafka_conf_get") }) else {
+            continue;
+        };
+        if let Some((base, name)) = defining_object(*symbol) {
+            if !copies.iter().any(|c| c.base == base) {
+                copies.push(Copy { base, name });
+            }
+        }
+    }
+    copies
 }
 
 impl Rdkafka {
@@ -256,19 +326,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn librdkafka_names() {
-        assert!(is_librdkafka(b"/usr/lib/x86_64-linux-gnu/librdkafka.so.1"));
-        assert!(is_librdkafka(
-            b"/v/confluent_kafka.libs/librdkafka-0cb94173.so.1"
-        ));
-        assert!(!is_librdkafka(b"/usr/lib/librdkafka++.so.1"));
-        assert!(!is_librdkafka(b"/usr/lib/librdkafka.a"));
-        assert!(!is_librdkafka(b"/x/librdkafka.so.1/libc.so.6"));
+    fn no_librdkafka_in_the_test_binary_is_not_two() {
+        assert!(loaded_librdkafkas().len() <= 1);
+        assert!(one_copy_loaded().is_ok());
     }
 
     #[test]
-    fn no_librdkafka_in_the_test_binary_is_not_two() {
-        assert!(loaded_librdkafkas().len() <= 1);
+    fn a_privately_loaded_librdkafka_is_one_copy_named_by_its_path() {
+        // Debian's librdkafka1 (make deps), with local scope as a binding
+        // loads it; opened by soname, so the loader names it by its path.
+        // SAFETY: librdkafka's initialisers have no preconditions.
+        let _private = unsafe { Library::open(Some("librdkafka.so.1"), libc::RTLD_NOW) }
+            .expect("librdkafka.so.1 (Debian's librdkafka1, make deps)");
+        let copies = loaded_librdkafkas();
+        assert_eq!(
+            copies.len(),
+            1,
+            "{:?}",
+            copies.iter().map(Copy::display).collect::<Vec<_>>()
+        );
+        assert!(
+            copies[0].display().ends_with("/librdkafka.so.1"),
+            "{}",
+            copies[0].display()
+        );
         assert!(one_copy_loaded().is_ok());
     }
 }

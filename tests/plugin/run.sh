@@ -86,10 +86,20 @@ check "... and without the plugin the same settings get no token (librdkafka has
 check "conf_init in a process without librdkafka fails with a message, no crash" \
   $B/no_rdkafka_host "$SO"
 
+# ---- librdkafka linked statically into an object loaded with local scope
+# (as Node loads confluent-kafka-javascript's prebuilt addon): found by the
+# scan of the loaded objects' dynamic symbols
+check "librdkafka linked statically into an object dlopened with local scope: the plugin finds it (SASL_SSL)" \
+  timeout 120 $B/local_scope_host "$PWD/$B/static_rdkafka_client.so" "bootstrap.servers=$KIO_BOOTSTRAP_SSL" \
+  security.protocol=SASL_SSL "ssl.ca.location=$KIO_CA_PEM" sasl.mechanism=OAUTHBEARER "group.id=$KIO_GROUP" \
+  "topic=$KIO_TOPIC" "plugin.library.paths=$SO" "sasl.oauthbearer.config=$GOOD"
+
 # ---- two librdkafka copies in one process (Debian's linked, the wheel's dlopened privately)
 : "${KIO_WHEEL_RDKAFKA:?set KIO_WHEEL_RDKAFKA to the librdkafka of the confluent-kafka wheel (make test-plugin does)}"
 check "two librdkafka copies loaded: conf_init refuses through either, naming both" \
   $B/two_copies "$SO" "$KIO_WHEEL_RDKAFKA"
+check "... and Debian's linked with a static copy in an object dlopened privately: refused, naming both" \
+  $B/two_copies "$SO" "$PWD/$B/static_rdkafka_client.so"
 # fast_unwind_on_malloc=0: full stacks, so the suppression (the wheel's own
 # OpenSSL init, kept at exit) matches only allocations made inside that copy.
 check "... the same under AddressSanitizer: no ASan error, no leak of ours" \
