@@ -21,8 +21,10 @@ $(PY_VENV)/.deps:
 
 # Test-only packages, their own step so an existing venv gets them too:
 # PyJWT verifies tokens against the emulator's JWKS in the Karapace
-# stand-in (tests/python/restproxy.py), as Karapace does.
-PY_TEST_DEPS := "pyjwt[crypto]>=2.8"
+# stand-in (tests/python/restproxy.py), as Karapace does; pydantic and
+# dependency-injector reproduce Karapace deep-copying its configuration
+# (tests/python/test_copy_pickle.py).
+PY_TEST_DEPS := "pyjwt[crypto]>=2.8" "pydantic>=2,<3" "dependency-injector>=4.41"
 $(PY_VENV)/.test-deps: $(PY_VENV)/.deps
 	$(PY) -m pip install -q $(PY_TEST_DEPS)
 	touch $@

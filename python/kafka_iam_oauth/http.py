@@ -145,5 +145,19 @@ class RestProxyAuth:
         request.headers["Authorization"] = self.header()
         yield request
 
+    # Copies and pickles carry the provider, the margin, the callback and
+    # the warning state; the lock cannot be copied, and the token in use is
+    # a short-lived secret (Token refuses to be pickled): the copy takes its
+    # own from the cache on its first request (a new process mints its own).
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_token"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"RestProxyAuth(provider={self.provider!r}, margin_seconds={self.margin_seconds})"

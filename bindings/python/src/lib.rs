@@ -7,7 +7,7 @@
 
 use kafka_iam_oauth::config::Rule;
 use kafka_iam_oauth::{Config, Error, ErrorKind, Provider, Stats, Token};
-use pyo3::exceptions::{PyException, PyTimeoutError, PyValueError};
+use pyo3::exceptions::{PyException, PyTimeoutError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
@@ -315,6 +315,21 @@ impl PyToken {
     fn __str__(&self) -> String {
         self.__repr__()
     }
+    /// A token is immutable: a copy is the same object.
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+    /// Refused: a token is a bearer secret that expires within minutes, so
+    /// it should not outlive this process in a file, a queue or a cache.
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "cannot pickle a kafka_iam_oauth Token: it is a short-lived bearer secret; \
+             pickle its provider instead and call token() where it is unpickled",
+        ))
+    }
 }
 
 /// Hands out tokens for one configuration; every provider with the same
@@ -322,6 +337,10 @@ impl PyToken {
 #[pyclass(module = "kafka_iam_oauth._native", frozen, name = "Provider")]
 struct PyProvider {
     inner: Provider,
+    /// The strings it was built from, for pickling: an unpickled provider
+    /// parses them again in its own process (its own cache, by design).
+    config: String,
+    extensions: String,
 }
 
 fn timeout_arg(timeout: Option<f64>) -> PyResult<Duration> {
@@ -342,8 +361,33 @@ impl PyProvider {
         let _attached = logging::Attached::enter(py);
         logging::drain(py);
         Provider::new(config, extensions)
-            .map(|inner| PyProvider { inner })
+            .map(|inner| PyProvider {
+                inner,
+                config: config.to_owned(),
+                extensions: extensions.to_owned(),
+            })
             .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// A provider is a handle on the process-wide cache entry of its
+    /// configuration and immutable: a copy (shallow or deep) is the same
+    /// object, sharing that entry (no STS call).
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+    /// Pickled as its configuration and extensions strings; unpickling
+    /// builds a provider from them (the same checks as `Provider(...)`).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (String, String))> {
+        let me = slf.get();
+        Ok((
+            slf.get_type().into_any(),
+            (me.config.clone(), me.extensions.clone()),
+        ))
     }
 
     /// A token, waiting up to `timeout` seconds (default 8) when none is cached.
