@@ -214,6 +214,77 @@ pub fn token_lifetime(
         .map_err(|_| "its lifetime is not a duration")
 }
 
+/// Where STS's time at issue came from ([`life_left_by_sts_clock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StsTime {
+    /// The answer's HTTP `Date` header: STS's clock when it answered.
+    Date,
+    /// The token's `iat` (the answer had no usable `Date`).
+    Iat,
+}
+
+/// A token with no useful life left by STS's own clock
+/// ([`life_left_by_sts_clock`]): both times, Unix seconds, for the message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpiredAtSts {
+    /// The token's expiry (the earlier of `exp` and `Expiration`).
+    pub exp: f64,
+    /// STS's time at issue.
+    pub sts_time: f64,
+    /// Where `sts_time` came from.
+    pub source: StsTime,
+}
+
+/// The `Date` header has whole seconds (truncated): STS's clock may be up
+/// to this much later than it says, so the life left is counted this much
+/// shorter.
+pub const DATE_RESOLUTION: Duration = Duration::from_secs(1);
+
+/// What is left of a token's life when its answer arrived, by STS's clock:
+/// its expiry (the earlier of the JWT's `exp` and the response's
+/// `Expiration`) minus STS's time at issue, which is the answer's `Date`
+/// header (less [`DATE_RESOLUTION`]) or, without one, the token's `iat`.
+/// The local wall clock plays no part: a wrong local clock changes
+/// nothing. The caller counts the result on the local monotonic clock
+/// from the answer's arrival, and keeps the earlier of that and today's
+/// `exp - iat` from the request ([`token_lifetime`]): STS's clock can only
+/// shorten a token's life, never lengthen it.
+///
+/// `Ok(None)`: nothing to measure against (no `Date`, no `iat`, or no
+/// expiry). `Err`: [`MIN_USEFUL`] or less left by STS's clock: the broker
+/// would refuse the token at once, or soon; the mint refuses it as a
+/// retryable STS error. Non-finite inputs count as absent
+/// ([`token_lifetime`] refuses them first).
+pub fn life_left_by_sts_clock(
+    iat: Option<f64>,
+    exp: Option<f64>,
+    expiration: Option<f64>,
+    date: Option<f64>,
+) -> Result<Option<Duration>, ExpiredAtSts> {
+    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
+    let Some(expires) = [finite(exp), finite(expiration)]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min)
+    else {
+        return Ok(None);
+    };
+    let (sts_time, source, slack) = match (finite(date), finite(iat)) {
+        (Some(d), _) => (d, StsTime::Date, DATE_RESOLUTION.as_secs_f64()),
+        (None, Some(i)) => (i, StsTime::Iat, 0.0),
+        (None, None) => return Ok(None),
+    };
+    let left = expires - sts_time - slack;
+    if left <= MIN_USEFUL.as_secs_f64() {
+        return Err(ExpiredAtSts {
+            exp: expires,
+            sts_time,
+            source,
+        });
+    }
+    Ok(Duration::try_from_secs_f64(left).ok())
+}
+
 /// Whether a cached token expiring at `expires_at` is worth handing out
 /// without trying for a new one ([`MIN_USEFUL`]).
 #[inline]
@@ -423,3 +494,73 @@ mod tests {
         assert!(!still_valid(now - S(60), now));
     }
 }
+
+    #[test]
+    fn life_left_is_measured_against_sts_date_or_iat() {
+        let iat = 1_800_000_000.0;
+        let exp = Some(iat + 900.0);
+        // STS's Date agrees with the token (a wrong local clock looks like
+        // this): the whole life, less the Date's resolution.
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, None, Some(iat)),
+            Ok(Some(S(899)))
+        );
+        // No Date: iat is STS's time at issue.
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, None, None),
+            Ok(Some(S(900)))
+        );
+        // The earlier of exp and Expiration counts.
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, Some(iat + 600.0), None),
+            Ok(Some(S(600)))
+        );
+        // STS's Date says the token is old: less left.
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 600.0)),
+            Ok(Some(S(299)))
+        );
+        // A Date behind the token: more left than its lifetime (the caller
+        // keeps the shorter exp - iat).
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, None, Some(iat - 600.0)),
+            Ok(Some(S(1499)))
+        );
+        // Nothing to measure against.
+        assert_eq!(life_left_by_sts_clock(None, exp, None, None), Ok(None));
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), None, None, Some(iat)),
+            Ok(None)
+        );
+        assert_eq!(
+            life_left_by_sts_clock(Some(f64::NAN), exp, None, Some(f64::INFINITY)),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn a_token_expired_by_sts_clock_is_refused_naming_both_times() {
+        let iat = 1_800_000_000.0;
+        let exp = Some(iat + 900.0);
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 86_400.0)),
+            Err(ExpiredAtSts {
+                exp: iat + 900.0,
+                sts_time: iat + 86_400.0,
+                source: StsTime::Date
+            })
+        );
+        // MIN_USEFUL (5 s) or less left is no useful life.
+        assert!(life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 894.0)).is_err());
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 893.0)),
+            Ok(Some(S(6)))
+        );
+        // Without a Date, iat: a token issued already expired.
+        assert_eq!(
+            life_left_by_sts_clock(Some(iat + 1000.0), exp, None, None)
+                .unwrap_err()
+                .source,
+            StsTime::Iat
+        );
+    }

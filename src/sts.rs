@@ -429,11 +429,23 @@ impl Minter {
         if cfg.subject_mode != SubjectMode::Caller {
             customized = customized.mutate_request(add_subject_mode(cfg.subject_mode));
         }
+        let arrival = Arc::new(Mutex::new(None));
+        customized = customized.interceptor(AnswerArrival(Arc::clone(&arrival)));
         let out = customized.send().await.map_err(|e| sts_error(cfg, e))?;
+        let (sts_date, arrived) = arrival
+            .lock()
+            .take()
+            .unwrap_or((None, std::time::Instant::now()));
         let jwt_text = out.web_identity_token().unwrap_or_default();
         let claims = jwt::decode_claims(jwt_text)?;
         let principal = jwt::principal_claim(&claims, &cfg.principal_claim)?.to_string();
-        let expires_at = expiry(out.expiration(), &claims, duration, started)?;
+        let expires_at = expiry(
+            out.expiration(),
+            &claims,
+            duration,
+            started,
+            (sts_date, arrived),
+        )?;
         self.debug(|| {
             format!(
                 "token for {principal} valid {} s (took {} ms)",
@@ -691,18 +703,63 @@ fn capped_duration(wanted: Duration, creds: &Credentials) -> Duration {
     }
 }
 
-/// When the token expires, on the local monotonic clock: `sent` (when the
-/// request left, so the estimate errs early) plus the lifetime STS gave it,
-/// measured in STS's own clock (`policy::token_lifetime`: the JWT's
-/// `exp - iat`, cross-checked with the response's `Expiration`). A local
-/// clock skewed against STS's changes nothing. Every value from the network
-/// goes through checked arithmetic: an absurd one is a malformed answer
-/// (retryable), never a panic.
+/// Records when an STS answer arrived and its `Date` header (STS's clock
+/// when it answered, Unix seconds; `None` when absent or unparsable).
+#[derive(Debug)]
+struct AnswerArrival(Arc<Mutex<Option<(Option<f64>, std::time::Instant)>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for AnswerArrival {
+    fn name(&self) -> &'static str {
+        "kafka-iam-oauth answer arrival"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let date = context
+            .response()
+            .headers()
+            .get("date")
+            .and_then(|d| {
+                aws_smithy_types::DateTime::from_str(
+                    d,
+                    aws_smithy_types::date_time::Format::HttpDate,
+                )
+                .ok()
+            })
+            .map(|d| d.as_secs_f64());
+        *self.0.lock() = Some((date, std::time::Instant::now()));
+        Ok(())
+    }
+}
+
+/// Unix seconds as `2026-01-01T00:00:00Z`, for messages.
+fn utc(secs: f64) -> String {
+    aws_smithy_types::DateTime::from_secs(secs as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| format!("{secs} (Unix seconds)"))
+}
+
+/// When the token expires, on the local monotonic clock: the earlier of
+/// `sent` (when the request left, so the estimate errs early) plus the
+/// lifetime STS gave it, measured in STS's own clock
+/// (`policy::token_lifetime`: the JWT's `exp - iat`, cross-checked with the
+/// response's `Expiration`), and the answer's arrival plus what is left of
+/// it by STS's clock (`policy::life_left_by_sts_clock`: `exp` minus the
+/// answer's `Date`, or `iat`). A token with no useful life left by STS's
+/// clock is refused (retryable). A local clock skewed against STS's
+/// changes nothing. Every value from the network goes through checked
+/// arithmetic: an absurd one is a malformed answer (retryable), never a
+/// panic.
 fn expiry(
     response: Option<&aws_smithy_types::DateTime>,
     claims: &serde_json::Map<String, serde_json::Value>,
     requested: Duration,
     sent: std::time::Instant,
+    (sts_date, arrived): (Option<f64>, std::time::Instant),
 ) -> Result<std::time::Instant> {
     let number = |name: &str| claims.get(name).map(|v| v.as_f64().unwrap_or(f64::NAN));
     let bad = |why: &str| {
@@ -719,7 +776,32 @@ fn expiry(
         requested,
     )
     .map_err(bad)?;
-    sent.checked_add(lifetime)
+    let left = policy::life_left_by_sts_clock(
+        number("iat"),
+        number("exp"),
+        response.map(|d| d.as_secs_f64()),
+        sts_date,
+    )
+    .map_err(|e| {
+        let at = match e.source {
+            policy::StsTime::Date => "STS's clock (its answer's Date header) said",
+            policy::StsTime::Iat => "it was issued (iat) at",
+        };
+        Error::new(
+            ErrorKind::Sts,
+            format!(
+                "STS returned a token with no useful life left by STS's own clock: it expires at {} and {at} {}; \
+                 the broker would refuse it (retrying)",
+                utc(e.exp),
+                utc(e.sts_time)
+            ),
+        )
+        .with_retryable(true)
+    })?;
+    let by_lifetime = sent.checked_add(lifetime);
+    let by_sts_clock = left.and_then(|left| arrived.checked_add(left));
+    by_lifetime
+        .map(|t| by_sts_clock.map_or(t, |s| s.min(t)))
         .filter(|expires| *expires > std::time::Instant::now())
         .ok_or_else(|| bad("it expired before it arrived"))
 }

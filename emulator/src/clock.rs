@@ -13,6 +13,16 @@ const ISO8601: &[FormatItem<'static>] =
 const AMZ_DATE: &[FormatItem<'static>] =
     format_description!("[year][month][day]T[hour][minute][second]Z");
 
+/// The HTTP `Date` header's format (RFC 9110 IMF-fixdate).
+const HTTP_DATE: &[FormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`: an HTTP `Date` header.
+pub fn http_date(secs: i64) -> String {
+    format(secs, HTTP_DATE)
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -61,6 +71,7 @@ mod tests {
         assert_eq!(iso8601(1_767_225_600), "2026-01-01T00:00:00.000Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00.000Z");
         assert_eq!(amz_date(1_767_225_661), "20260101T000101Z");
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(parse_amz_date("20260101T000101Z"), Some(1_767_225_661));
         assert_eq!(parse_amz_date("20000229T000000Z"), Some(951_782_400));
         assert_eq!(parse_amz_date("2026-01-01T00:00:00Z"), None);

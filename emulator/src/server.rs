@@ -12,7 +12,7 @@ use crate::xml::{self, StsError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, DATE};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -20,6 +20,21 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// On a response: send it without a `Date` header (the `no_date` fault).
+#[derive(Debug, Clone, Copy)]
+struct NoDate;
+
+/// Stamps `resp` with a `Date` header of `secs` (Unix) unless it has one
+/// or must go without ([`NoDate`]).
+fn with_date(mut resp: HttpResponse, secs: i64) -> HttpResponse {
+    if resp.extensions().get::<NoDate>().is_none() && !resp.headers().contains_key(DATE) {
+        if let Ok(v) = HeaderValue::from_str(&clock::http_date(secs)) {
+            resp.headers_mut().insert(DATE, v);
+        }
+    }
+    resp
+}
 
 /// Returned by the service to make hyper close the connection unanswered.
 #[derive(Debug)]
@@ -77,10 +92,13 @@ pub(crate) async fn serve(listener: std::net::TcpListener, server: Arc<Server>) 
                 let server = Arc::clone(&server);
                 let service = hyper::service::service_fn(move |req| {
                     let server = Arc::clone(&server);
-                    async move { server.handle(req).await }
+                    // Dates are ours (STS's clock for STS, the host's for
+                    // the rest), not hyper's: STS's follows its offset.
+                    async move { server.handle(req).await.map(|r| with_date(r, clock::now())) }
                 });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder.auto_date_header(false);
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
@@ -198,7 +216,11 @@ impl Server {
             ("GET", "/federation/credentials") => {
                 return source_answer(self.sources.sso(&self.state, query, &parts.headers));
             }
-            (_, "/") => return self.sts(&parts, &body).await,
+            (_, "/") => {
+                // STS's Date is STS's clock (with the test offset), as iat/exp.
+                let now = self.state.now();
+                return self.sts(&parts, &body).await.map(|r| with_date(r, now));
+            }
             _ => json_error(404, format!("no route for {method} {}", parts.uri.path())),
         };
         Ok(resp)
@@ -338,6 +360,7 @@ impl Server {
             return Ok(xml_response(e.status, e.to_xml(&request_id), &request_id));
         }
         let mut absurd_exp = false;
+        let mut date_fault = None;
         if action == "AssumeRoleWithWebIdentity" {
             let injected = match self.sources.enter(Source::WebIdentity, &action) {
                 SourceFault::None => None,
@@ -363,8 +386,12 @@ impl Server {
                 tokio::time::sleep(fault.latency).await;
             }
             absurd_exp = fault.mode == FaultMode::AbsurdExp;
+            date_fault = Some(fault);
             let injected = match fault.mode {
-                FaultMode::None | FaultMode::AbsurdExp => None,
+                FaultMode::None
+                | FaultMode::AbsurdExp
+                | FaultMode::DateDisagrees
+                | FaultMode::NoDate => None,
                 FaultMode::Oversized | FaultMode::OversizedChunked => {
                     let declared = fault.mode == FaultMode::Oversized;
                     self.log(&action, "200 with an oversized body (fault)");
@@ -412,7 +439,18 @@ impl Server {
             }
         };
         self.log(&action, &format!("200 OK for {who}"));
-        Ok(xml_response(status, xml_body, &request_id))
+        let mut resp = xml_response(status, xml_body, &request_id);
+        match date_fault {
+            Some(f) if f.mode == FaultMode::DateDisagrees => {
+                let date = self.state.now().saturating_add(f.date_offset);
+                resp = with_date(resp, date);
+            }
+            Some(f) if f.mode == FaultMode::NoDate => {
+                resp.extensions_mut().insert(NoDate);
+            }
+            _ => {}
+        }
+        Ok(resp)
     }
 
     /// Checks action, version and signature, then runs the action; returns

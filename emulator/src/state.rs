@@ -101,6 +101,15 @@ pub enum FaultMode {
     /// [`FaultMode::Oversized`] without `Content-Length` (chunked), as a
     /// broken proxy may send: the client only finds out by counting.
     OversizedChunked,
+    /// A normal answer whose HTTP `Date` header disagrees with its token:
+    /// `date_offset_seconds` (default 600) ahead of the clock that set
+    /// `iat`/`exp`, so a token shorter than that is already expired by the
+    /// `Date`. Keep it within SigV4's 15 minutes: the SDK learns its
+    /// signing clock from `Date`, and the emulator checks signatures by
+    /// the token's clock.
+    DateDisagrees,
+    /// A normal answer without a `Date` header.
+    NoDate,
 }
 
 /// A fault for `GetWebIdentityToken`, in the control API's JSON shape:
@@ -121,6 +130,10 @@ pub struct Fault {
     /// Delay each affected response by this many milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
+    /// With `date_disagrees`: how far the `Date` header is from the
+    /// token's clock, seconds (negative: behind; default 600 ahead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_offset_seconds: Option<i64>,
 }
 
 impl Fault {
@@ -163,6 +176,8 @@ pub(crate) struct FaultAction {
     pub mode: FaultMode,
     /// Delay before responding.
     pub latency: Duration,
+    /// `date_disagrees`: the `Date` header's offset from STS's clock.
+    pub date_offset: i64,
 }
 
 #[derive(Debug)]
@@ -384,6 +399,7 @@ impl State {
         FaultAction {
             mode: active.fault.mode,
             latency: Duration::from_millis(active.fault.latency_ms.unwrap_or(0)),
+            date_offset: active.fault.date_offset_seconds.unwrap_or(600),
         }
     }
 
