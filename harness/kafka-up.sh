@@ -315,7 +315,9 @@ admin_tool org.apache.kafka.tools.AclCommand --add \
   --allow-principal "$PRINCIPAL" --operation Read --group "$GROUP" >/dev/null
 admin_tool org.apache.kafka.tools.AclCommand --add --allow-principal "$PRINCIPAL" \
   --operation Describe --operation Write --operation Read --topic "$JVM_TOPIC" >/dev/null
-admin_tool org.apache.kafka.tools.AclCommand --add \
+# Prefixed: test-java's two routes (token file, handler) each consume in
+# their own group ($JVM_GROUP, $JVM_GROUP-handler) on the one partition.
+admin_tool org.apache.kafka.tools.AclCommand --add --resource-pattern-type prefixed \
   --allow-principal "$PRINCIPAL" --operation Read --group "$JVM_GROUP" >/dev/null
 
 # The roles of the credential sources (tests/source_principals.rs, tests/rotation.rs)

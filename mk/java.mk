@@ -5,7 +5,7 @@
 # side by side against one serve'd file for three 60 s token lifetimes
 # (tests/java/run.sh). Mostly waiting: about 3.5 minutes of wall time.
 TEST_SUITES += test-java
-DEMOS += demo-java
+DEMOS += demo-java demo-java-handler
 
 JAVA_BUILD := build/java
 JAVA_MVN := mvn -B -q -Dstyle.color=never -f tests/java/pom.xml
@@ -22,14 +22,21 @@ $(JAVA_BUILD)/.deps: tests/java/pom.xml $(wildcard tests/java/src/test/java/io/k
 	touch $@
 
 java-cli:
-	cargo build -q -p kafka-iam-oauth-cli
+	cargo build -q -p kafka-iam-oauth-cli -p kafka-iam-oauth-emulator
 
-test-java: $(JAVA_BUILD)/.deps java-cli
-	KIO_SERVE_BIN=$(CLI_BIN) tests/java/run.sh
+# The JAR (mk/jvm.mk) first: the Maven test depends on it.
+test-java: jvm-jar java-cli
+	@$(MAKE) --no-print-directory $(JAVA_BUILD)/.deps
+	KIO_SERVE_BIN=$(CLI_BIN) KIO_JVM_JAR=$(JVM_JAR) tests/java/run.sh
 
 # Kafka's console producer, configured by a properties file only, sending
 # through the token file `serve` keeps (README, "Java and other JVM clients").
 demo-java: java-cli
 	KIO_SERVE_BIN=$(CLI_BIN) examples/java/console_producer.sh
 
-.PHONY: java-cli test-java demo-java
+# A Maven program using our login callback handler (examples/java/handler):
+# the JAR on the class path, the configuration in the client's properties.
+demo-java-handler: jvm-jar
+	examples/java/handler_demo.sh
+
+.PHONY: java-cli test-java demo-java demo-java-handler

@@ -24,3 +24,12 @@ jvm-jar:
 	@echo "jvm-jar: $(JVM_JAR) ($$(du -k $(JVM_JAR) | cut -f1) KiB; linux/$(JVM_ARCH))"
 
 .PHONY: jvm-jar
+
+# The JVM figures of docs/java.md (not in make test; needs the harness):
+# handle() per call, STS mints for 10 clients in one JVM, RSS, JAR size.
+# JVM_JAR=dist/kafka-iam-oauth-VERSION.jar measures the release JAR.
+bench-java: jvm-jar
+	cargo build -q -p kafka-iam-oauth-cli
+	KIO_JVM_JAR=$(JVM_JAR) tests/java/bench/run.sh
+
+.PHONY: bench-java

@@ -105,7 +105,14 @@ public class IamOAuthLoginCallbackHandler implements AuthenticateCallbackHandler
 
     private static void handleToken(TokenProvider p, OAuthBearerTokenCallback cb) {
         try {
-            cb.token(new BearerToken(p.token()));
+            Token t = p.token();
+            cb.token(new BearerToken(t));
+            if (log.isInfoEnabled()) {
+                // One line per login (Kafka's refresh), never the token.
+                Stats s = p.stats();
+                log.info("kafka-iam-oauth: token for principal {} valid until {}; this JVM's STS mints for this configuration: {}, failures: {}",
+                        t.principal(), java.time.Instant.ofEpochMilli(t.expiresAtMs()), s.mints(), s.failures());
+            }
         } catch (IamOAuthException e) {
             // Kafka turns this into the LoginException of client construction,
             // or retries it on its refresh thread; the message is the core's.
