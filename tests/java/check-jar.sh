@@ -13,7 +13,8 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 for arch in "$@"; do
   lib=linux/$arch/libkafka_iam_oauth_jni.so
-  unzip -p "$jar" "$lib" >"$tmp/$arch.so" 2>/dev/null && [ -s "$tmp/$arch.so" ] ||
+  python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$jar" "$lib" >"$tmp/$arch.so" 2>/dev/null && [ -s "$tmp/$arch.so" ] ||
     { echo "check-jar: $jar has no $lib" >&2; fail=1; continue; }
   machine=$(readelf -hW "$tmp/$arch.so" | sed -n 's/^ *Machine: *//p')
   case "$arch:$machine" in
