@@ -239,7 +239,8 @@ pub(crate) fn one_copy_loaded() -> Result<(), String> {
          which one called it and will not guess (one copy's functions on the other's objects \
          corrupt memory). Load only one: e.g. do not link or LD_PRELOAD the system \
          librdkafka into a process that uses confluent-kafka's wheel, or build confluent-kafka \
-         against the system librdkafka (pip install --no-binary confluent-kafka confluent-kafka)",
+         against the system librdkafka (pip install --no-binary confluent-kafka confluent-kafka); \
+         in Node, load one addon that carries librdkafka per process",
         copies.len(),
         names.join(", ")
     ))

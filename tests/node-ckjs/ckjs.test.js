@@ -11,6 +11,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { once } = require('node:events')
+const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const ckjs = require('@confluentinc/kafka-javascript')
@@ -20,7 +21,7 @@ const CKJS_PACKAGE = path.dirname(require.resolve('@confluentinc/kafka-javascrip
 
 const ENV = process.env
 for (const k of ['KIO_EMULATOR_URL', 'KIO_AUDIENCE', 'KIO_BOOTSTRAP_SSL', 'KIO_CA_PEM', 'KIO_TOPIC', 'KIO_GROUP',
-  'KIO_USER_ARN', 'KIO_PLUGIN_SO']) {
+  'KIO_USER_ARN', 'KIO_PLUGIN_SO', 'KIO_STATIC_ADDON']) {
   assert.ok(ENV[k], `${k} is not set: make test-node-ckjs sets it and sources the harness's env.sh`)
 }
 const TOPIC = ENV.KIO_TOPIC
@@ -181,4 +182,34 @@ test('the addon uses its own librdkafka, loaded with local scope', () => {
     .map((line) => line.split(/\s+/)[5]).filter((p) => p && /\/librdkafka[^/+]*\.so/.test(p)))
   assert.deepEqual([...mapped].map((p) => path.relative(CKJS_PACKAGE, p)), ['build/deps/librdkafka.so.1'])
   assert.equal(ckjs.librdkafkaVersion, require('@confluentinc/kafka-javascript/package.json').librdkafka)
+})
+
+/**
+ * Runs the config-only client of static_rdkafka_addon.node (librdkafka
+ * linked statically, as in confluent-kafka-javascript's prebuilt binary) in
+ * a child Node process with the plugin attached by configuration.
+ */
+function staticAddonClient (...first) {
+  const settings = [
+    `bootstrap.servers=${ENV.KIO_BOOTSTRAP_SSL}`, 'security.protocol=SASL_SSL', `ssl.ca.location=${ENV.KIO_CA_PEM}`,
+    'sasl.mechanism=OAUTHBEARER', `group.id=${GROUP}`, `topic=${TOPIC}`,
+    `plugin.library.paths=${ENV.KIO_PLUGIN_SO}`, `sasl.oauthbearer.config=${configString('static-addon')}`
+  ]
+  const child = spawnSync(process.execPath, [path.join(__dirname, 'static_addon_child.js'), ENV.KIO_STATIC_ADDON,
+    ...first, ...settings], { encoding: 'utf8', timeout: 120000 })
+  return { status: child.status, output: `${child.stdout}${child.stderr}` }
+}
+
+test('a Node addon linking librdkafka statically: plugin.library.paths finds its copy, produces and consumes', () => {
+  const { status, output } = staticAddonClient()
+  assert.equal(status, 0, output)
+  assert.match(output, /produced and consumed its message/)
+})
+
+test('... and beside confluent-kafka-javascript\'s own librdkafka: refused, naming both copies', () => {
+  const { status, output } = staticAddonClient('--with-ckjs')
+  assert.notEqual(status, 0, output)
+  assert.match(output, /2 copies of librdkafka are loaded in this process/)
+  assert.ok(output.includes(ENV.KIO_STATIC_ADDON), output)
+  assert.match(output, /kafka-javascript\/build\/(Release\/\.\.\/)?deps\/librdkafka\.so\.1/)
 })
