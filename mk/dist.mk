@@ -98,7 +98,7 @@ dist: deps-dist
 	@[ -n "$(KIO_VERSION)" ] || { echo "dist: no version in Cargo.toml" >&2; exit 1; }
 	@set -eo pipefail; t0=$$(date +%s); rm -rf $(DIST_RELEASE_OUT); \
 	for t in $(DIST_MUSL); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib cli; done; \
-	for t in $(DIST_GNU); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib; done; \
+	for t in $(DIST_GNU); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib jni; done; \
 	rm -rf $(DIST) && mkdir -p $(DIST); \
 	$(PY_VENV)/bin/maturin sdist -o $(DIST); \
 	for t in $(DIST_TARGETS); do \
@@ -108,8 +108,21 @@ dist: deps-dist
 	for t in $(DIST_MUSL); do cli=$(DIST_RELEASE_OUT)/cli/$$t/kafka-iam-oauth; \
 	  [ ! -f $$cli ] || install -m 0755 $$cli $(DIST)/kafka-iam-oauth-$(KIO_VERSION)-$${t%%-*}-linux-musl; done; \
 	cp $(DIST_RELEASE_OUT)/wheels/*.whl $(DIST)/; \
+	$(MAKE) --no-print-directory dist-jvm; \
 	for w in $(DIST)/*.whl; do $(DIST_AUDITWHEEL) scripts/dist/check-wheel.sh $$w $(DIST_WHEEL_BUDGET_KIB) | tail -n 3; done; \
 	(cd $(DIST) && sha256sum -- * >SHA256SUMS); \
 	echo "dist: $$(( $$(date +%s) - t0 )) s"; ls -l $(DIST)
 
-.PHONY: deps-dist dist-test-build test-dist test-dist-full dist
+# The JVM JAR with both architectures' JNI libraries (the jni part above),
+# its POM, and the sources and javadoc JARs Maven Central asks for
+# (bindings/jvm/pom.xml, profile release); tests/java/check-jar.sh checks
+# the JAR holds both libraries, each exporting only Java_* and JNI_OnLoad.
+dist-jvm:
+	@set -e; jt=$(abspath $(DIST_RELEASE_OUT))/jvm-target; \
+	mvn -B -q -Dstyle.color=never -f bindings/jvm/pom.xml -Prelease -Dkio.native.dir=$(abspath $(DIST_RELEASE_OUT))/jni \
+	  -Dkio.build.dir=$$jt package >$(DIST_BUILD)/mvn-dist-jvm.log 2>&1 || { cat $(DIST_BUILD)/mvn-dist-jvm.log >&2; exit 1; }; \
+	for s in .jar -sources.jar -javadoc.jar; do cp $$jt/kafka-iam-oauth-$(KIO_VERSION)$$s $(DIST)/; done; \
+	cp bindings/jvm/pom.xml $(DIST)/kafka-iam-oauth-$(KIO_VERSION).pom; \
+	tests/java/check-jar.sh $(DIST)/kafka-iam-oauth-$(KIO_VERSION).jar x86_64 aarch64
+
+.PHONY: deps-dist dist-test-build test-dist test-dist-full dist dist-jvm

@@ -5,6 +5,8 @@
 #          OUT/wheels/*.whl, manylinux2014 (glibc targets) or musllinux_1_2
 #   clib   libkafka_iam_oauth.so and .a: OUT/clib/<target>/
 #   cli    the static `kafka-iam-oauth` (musl targets only): OUT/cli/<target>/
+#   jni    the JVM JAR's libkafka_iam_oauth_jni.so (glibc targets):
+#          OUT/jni/linux/<arch>/, the layout the JAR carries (mk/jvm.mk)
 # Usage: build.sh TARGET PROFILE OUT PART...
 # PROFILE release is what `make dist` ships: the cargo runs take the same
 # profile settings as the wheel (pyproject.toml's [tool.maturin] config,
@@ -66,6 +68,11 @@ for part in "$@"; do
         -- -C target-feature=+crt-static
       mkdir -p "$out/cli/$target"
       cp -f "$from/kafka-iam-oauth" "$out/cli/$target/" ;;
+    jni)
+      [[ "$target" == *-gnu ]] || { echo "build.sh: the JNI library is built for glibc targets only" >&2; exit 2; }
+      cargo build -q "${cfg[@]}" --profile "$profile" --target "$target" -p kafka-iam-oauth-jvm
+      mkdir -p "$out/jni/linux/${target%%-*}"
+      cp -f "$from/libkafka_iam_oauth_jni.so" "$out/jni/linux/${target%%-*}/" ;;
     *) echo "build.sh: unknown part $part" >&2; exit 2 ;;
   esac
   echo "build.sh: $target $profile $part: $(($(date +%s) - t0)) s"
