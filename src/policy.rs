@@ -235,15 +235,11 @@ pub struct ExpiredAtSts {
     pub source: StsTime,
 }
 
-/// The `Date` header has whole seconds (truncated): STS's clock may be up
-/// to this much later than it says, so the life left is counted this much
-/// shorter.
-pub const DATE_RESOLUTION: Duration = Duration::from_secs(1);
-
 /// What is left of a token's life when its answer arrived, by STS's clock:
 /// its expiry (the earlier of the JWT's `exp` and the response's
 /// `Expiration`) minus STS's time at issue, which is the answer's `Date`
-/// header (less [`DATE_RESOLUTION`]) or, without one, the token's `iat`.
+/// header or, without one, the token's `iat` (both whole seconds, as
+/// `exp`: a Date in the token's second leaves exactly `exp - iat`).
 /// The local wall clock plays no part: a wrong local clock changes
 /// nothing. The caller counts the result on the local monotonic clock
 /// from the answer's arrival, and keeps the earlier of that and today's
@@ -269,12 +265,12 @@ pub fn life_left_by_sts_clock(
     else {
         return Ok(None);
     };
-    let (sts_time, source, slack) = match (finite(date), finite(iat)) {
-        (Some(d), _) => (d, StsTime::Date, DATE_RESOLUTION.as_secs_f64()),
-        (None, Some(i)) => (i, StsTime::Iat, 0.0),
+    let (sts_time, source) = match (finite(date), finite(iat)) {
+        (Some(d), _) => (d, StsTime::Date),
+        (None, Some(i)) => (i, StsTime::Iat),
         (None, None) => return Ok(None),
     };
-    let left = expires - sts_time - slack;
+    let left = expires - sts_time;
     if left <= MIN_USEFUL.as_secs_f64() {
         return Err(ExpiredAtSts {
             exp: expires,
@@ -500,10 +496,10 @@ mod tests {
         let iat = 1_800_000_000.0;
         let exp = Some(iat + 900.0);
         // STS's Date agrees with the token (a wrong local clock looks like
-        // this): the whole life, less the Date's resolution.
+        // this): the whole life.
         assert_eq!(
             life_left_by_sts_clock(Some(iat), exp, None, Some(iat)),
-            Ok(Some(S(899)))
+            Ok(Some(S(900)))
         );
         // No Date: iat is STS's time at issue.
         assert_eq!(
@@ -518,13 +514,13 @@ mod tests {
         // STS's Date says the token is old: less left.
         assert_eq!(
             life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 600.0)),
-            Ok(Some(S(299)))
+            Ok(Some(S(300)))
         );
         // A Date behind the token: more left than its lifetime (the caller
         // keeps the shorter exp - iat).
         assert_eq!(
             life_left_by_sts_clock(Some(iat), exp, None, Some(iat - 600.0)),
-            Ok(Some(S(1499)))
+            Ok(Some(S(1500)))
         );
         // Nothing to measure against.
         assert_eq!(life_left_by_sts_clock(None, exp, None, None), Ok(None));
@@ -551,9 +547,9 @@ mod tests {
             })
         );
         // MIN_USEFUL (5 s) or less left is no useful life.
-        assert!(life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 894.0)).is_err());
+        assert!(life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 895.0)).is_err());
         assert_eq!(
-            life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 893.0)),
+            life_left_by_sts_clock(Some(iat), exp, None, Some(iat + 894.0)),
             Ok(Some(S(6)))
         );
         // Without a Date, iat: a token issued already expired.

@@ -112,16 +112,16 @@ fn a_refused_answer_is_retried_at_once_within_the_mint() {
 fn sts_date_shortens_the_life_counted_from_arrival() {
     setup_env(true);
     let emu = emulator();
-    // STS's Date 30 s after the token's iat: 60 - 30 - 1 (the Date's
-    // resolution) = 29 s left, not the token's 60.
+    // STS's Date 30 s after the token's iat: 60 - 30 = 30 s left, not the
+    // token's 60.
     let mut fault = Fault::new(FaultMode::DateDisagrees);
     fault.date_offset_seconds = Some(30);
     emu.set_fault(fault);
     let p = provider(&emu, "date-30", "duration_seconds=60");
-    let t = p.token().expect("29 s left is useful");
+    let t = p.token().expect("30 s left is useful");
     let left = t.remaining();
     assert!(
-        left <= Duration::from_secs(29) && left > Duration::from_secs(25),
+        left <= Duration::from_secs(30) && left > Duration::from_secs(25),
         "{left:?}"
     );
 }
