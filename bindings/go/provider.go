@@ -73,12 +73,16 @@ const DefaultTimeout = time.Duration(C.KAFKA_IAM_OAUTH_DEFAULT_TIMEOUT_MS) * tim
 // provider is in use (the library refreshes ahead of expiry in the
 // background): then it starts no goroutine and makes no blocking call.
 // Otherwise it waits for STS until ctx is done, or at most DefaultTimeout
-// when ctx has no deadline. Concurrent waits of one Provider share one wait
-// in C (one OS thread, however many goroutines wait).
+// when ctx has no deadline: a deadline of any length is one wait in C, timed
+// to it. Concurrent waits of one Provider share one wait in C (one OS
+// thread, however many goroutines wait).
 //
 // Errors are *Error values (CodeCredentials, CodeSTS, CodeTimeout, ...),
-// except that ctx.Err() is returned when ctx ended before an answer and
-// ErrClosed after Close.
+// except that a *ContextError is returned when ctx ended before an answer
+// (errors.Is(err, context.DeadlineExceeded) or context.Canceled holds, and
+// errors.As(err, &e) finds the library's *Error, what it was waiting for,
+// when it gave one), ctx.Err() itself when ctx was done before the call,
+// and ErrClosed after Close.
 func (p *Provider) Token(ctx context.Context) (Token, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -90,11 +94,11 @@ func (p *Provider) Token(ctx context.Context) (Token, error) {
 		return t, err
 	}
 	for {
-		w := p.joinWait()
+		w := p.joinWait(ctx)
 		select {
 		case <-w.done:
 		case <-ctx.Done():
-			return Token{}, ctx.Err()
+			return Token{}, contextError(ctx, w)
 		}
 		if w.err == nil {
 			t := w.tok
@@ -105,10 +109,11 @@ func (p *Provider) Token(ctx context.Context) (Token, error) {
 		if !errors.As(w.err, &e) || e.Code != CodeTimeout {
 			return Token{}, w.err
 		}
-		// The shared wait ended after DefaultTimeout without a token. A
-		// caller whose deadline lies further ahead waits once more (the
-		// mint goes on in the library); one without a deadline gets the
-		// timeout, as from a single C call.
+		// The shared wait (timed to the deadline of the caller that
+		// started it, or DefaultTimeout) ended without a token. A caller
+		// whose deadline lies further ahead waits once more (the mint goes
+		// on in the library); one without a deadline gets the timeout, as
+		// from a single C call.
 		deadline, ok := ctx.Deadline()
 		if !ok {
 			return Token{}, w.err
@@ -130,6 +135,56 @@ type wait struct {
 	done chan struct{} // closed when tok and err are set
 	tok  Token
 	err  error
+	// The deadline the wait in C is timed to (zero: DefaultTimeout).
+	deadline time.Time
+}
+
+// ContextError is Token's error when ctx ended before an answer: Err is
+// ctx.Err(), Cause the library's error when it gave one (the wait in C was
+// timed to this deadline and ended with it: what the mint was waiting for),
+// else nil. errors.Is and errors.As see both.
+type ContextError struct {
+	Err   error
+	Cause error
+}
+
+func (e *ContextError) Error() string {
+	if e.Cause == nil {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + ": " + e.Cause.Error()
+}
+
+// Unwrap returns ctx.Err() and the library's error (if any).
+func (e *ContextError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.Cause}
+}
+
+// contextGrace is how long a caller whose deadline passed waits for the
+// wait in C timed to that same deadline to come back with the library's
+// error (the two clocks end within a moment of each other).
+const contextGrace = 200 * time.Millisecond
+
+// contextError is the error for a caller whose ctx ended while w was in
+// flight. A deadline the wait in C was timed to brings the library's own
+// error within contextGrace; a cancelled ctx returns at once.
+func contextError(ctx context.Context, w *wait) error {
+	deadline, ok := ctx.Deadline()
+	if ok && errors.Is(ctx.Err(), context.DeadlineExceeded) && deadline.Equal(w.deadline) {
+		grace := time.NewTimer(contextGrace)
+		defer grace.Stop()
+		select {
+		case <-w.done:
+			if w.err != nil {
+				return &ContextError{Err: ctx.Err(), Cause: w.err}
+			}
+		case <-grace.C:
+		}
+	}
+	return &ContextError{Err: ctx.Err()}
 }
 
 // maxCWaits is how many goroutines (so OS threads) per Provider wait in C
@@ -142,16 +197,19 @@ var cWaits struct{ calls, active, peak atomic.Int64 }
 
 // joinWait returns the provider's shared wait, starting one if none is in
 // flight.
-func (p *Provider) joinWait() *wait {
+func (p *Provider) joinWait(ctx context.Context) *wait {
 	p.waitMu.Lock()
 	defer p.waitMu.Unlock()
 	if p.wait != nil {
 		return p.wait
 	}
 	w := &wait{done: make(chan struct{})}
+	if d, ok := ctx.Deadline(); ok {
+		w.deadline = d
+	}
 	p.wait = w
 	go func() {
-		w.tok, w.err = p.token()
+		w.tok, w.err = p.token(w.deadline)
 		p.waitMu.Lock()
 		p.wait = nil
 		p.waitMu.Unlock()
@@ -184,9 +242,20 @@ func (p *Provider) cachedToken() (Token, bool, error) {
 	return takeToken(ct), true, nil
 }
 
-// token waits in C for a token, at most DefaultTimeout; only the shared
-// wait (joinWait) calls it.
-func (p *Provider) token() (Token, error) {
+// waitMillis is the C timeout for a wait until deadline: 0 (DefaultTimeout)
+// without one, else the time left rounded up to a millisecond (at least 1,
+// at most what uint32 holds: 49 days).
+func waitMillis(deadline time.Time) C.uint32_t {
+	if deadline.IsZero() {
+		return 0
+	}
+	ms := (time.Until(deadline) + time.Millisecond - 1) / time.Millisecond
+	return C.uint32_t(min(max(int64(ms), 1), math.MaxUint32))
+}
+
+// token waits in C for a token until deadline (zero: at most
+// DefaultTimeout); only the shared wait (joinWait) calls it.
+func (p *Provider) token(deadline time.Time) (Token, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.handle == nil {
@@ -198,7 +267,7 @@ func (p *Provider) token() (Token, error) {
 	for n, peak := cWaits.active.Add(1), cWaits.peak.Load(); n > peak && !cWaits.peak.CompareAndSwap(peak, n); {
 		peak = cWaits.peak.Load()
 	}
-	st := C.kafka_iam_oauth_provider_token(p.handle, 0, &ct, &cerr) // 0: DefaultTimeout
+	st := C.kafka_iam_oauth_provider_token(p.handle, waitMillis(deadline), &ct, &cerr)
 	cWaits.active.Add(-1)
 	runtime.KeepAlive(p)
 	if st != C.KAFKA_IAM_OAUTH_OK {

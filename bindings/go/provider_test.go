@@ -392,6 +392,53 @@ func TestContextDeadlineEndsTheWait(t *testing.T) {
 	}
 }
 
+// A deadline past DefaultTimeout is one wait in C (issue 20): STS throttles
+// three times, each answer after 3.5 s (under the library's 5 s per
+// attempt), and the fourth answer (the mint's last attempt) brings the token
+// after about 10.5 s, past DefaultTimeout (8 s), within the 20 s deadline.
+func TestLongDeadlineIsOneWaitInC(t *testing.T) {
+	control(t, "POST", "/_emulator/faults", map[string]any{"mode": "throttle", "latency_ms": 3500, "count": 3})
+	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
+	p := newProvider(t, "mint_timeout_seconds=20", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	calls := cWaits.calls.Load()
+	start := time.Now()
+	if _, err := p.Token(ctx); err != nil {
+		t.Fatalf("Token: %v", err)
+	}
+	took := time.Since(start)
+	if took <= DefaultTimeout {
+		t.Fatalf("the token came after %v: the test needs it past DefaultTimeout (%v)", took, DefaultTimeout)
+	}
+	if n := cWaits.calls.Load() - calls; n != 1 {
+		t.Fatalf("%d waits in C for one Token call, want 1 (took %v)", n, took)
+	}
+	t.Logf("one wait in C, token after %v", took)
+}
+
+// A deadline that ends first (1 s, STS answering after 3 s): the error is
+// context.DeadlineExceeded and wraps the library's own cause, the timed
+// wait's timeout naming what it waited for (issue 20).
+func TestShortDeadlineWrapsTheLibrarysCause(t *testing.T) {
+	control(t, "POST", "/_emulator/faults", map[string]any{"latency_ms": 3000})
+	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := newProvider(t, "", "").Token(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want an error that is context.DeadlineExceeded", err)
+	}
+	e := asError(t, err)
+	if e.Code != CodeTimeout || !strings.Contains(e.Message, "STS did not answer in time") {
+		t.Fatalf("the library's cause: code %v: %v", e.Code, err)
+	}
+	var ce *ContextError
+	if !errors.As(err, &ce) || ce.Err != context.DeadlineExceeded {
+		t.Fatalf("got %T %v, want a *ContextError", err, err)
+	}
+}
+
 func TestCancelledContextEndsTheWait(t *testing.T) {
 	control(t, "POST", "/_emulator/faults", map[string]any{"latency_ms": 3000})
 	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
