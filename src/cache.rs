@@ -502,6 +502,15 @@ impl Entry {
         }
     }
 
+    /// The cached token if it may still be served at all
+    /// ([`policy::still_valid`]), fresh enough or not: what a caller whose
+    /// wait ran out gets rather than an error.
+    pub(crate) fn still_valid_token(&self) -> Option<Arc<Token>> {
+        self.token
+            .load_full()
+            .filter(|t| policy::still_valid(t.expires(), Instant::now()))
+    }
+
     /// The hot path: the cached token if it has a useful lifetime left.
     ///
     /// Returns this thread's replica of the current token, checked against
@@ -542,7 +551,7 @@ impl Entry {
             }
             slot.replica.clone()
         })?;
-        if !policy::worth_handing_out(token.expires(), Instant::now()) {
+        if !policy::hand_out_at_once(token.expires(), token.refresh_instant(), Instant::now()) {
             return None;
         }
         self.note_access();
@@ -594,7 +603,21 @@ impl Entry {
                 ));
             }
         }
-        let result = self.flight()?.await;
+        // A still valid token that is not fresh enough (policy::
+        // hand_out_at_once): wait a little for the fresh one, else serve it.
+        let result = match self.still_valid_token() {
+            Some(old) => {
+                let wait = policy::stale_wait(old.expires(), Instant::now());
+                match tokio::time::timeout(wait, self.flight()?).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        self.note_access();
+                        return Ok(old);
+                    }
+                }
+            }
+            None => self.flight()?.await,
+        };
         match result {
             Ok(t) => {
                 self.note_access();

@@ -288,6 +288,41 @@ pub fn worth_handing_out(expires_at: Instant, now: Instant) -> bool {
     remaining(expires_at, now) > MIN_USEFUL
 }
 
+/// A token handed out has at least this long left whenever STS can give
+/// one. KafkaJS re-authenticates once the time since its last
+/// authentication plus `reauthenticationThreshold` (10 s by default) reaches
+/// the session lifetime the broker granted, which is at most the token's
+/// remaining life: a token with 10 s or less left makes it re-authenticate
+/// at once and again, and the broker refuses the second attempt
+/// (ILLEGAL_SASL_STATE). The refresh ahead of expiry keeps tokens far from
+/// this in steady state; this bound makes it hold while STS is in trouble.
+pub const PREFERRED_REMAINING: Duration = Duration::from_secs(60);
+/// The longest a caller waits for a fresh mint when a still valid token
+/// could be served instead ([`stale_wait`]).
+pub const MAX_STALE_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether a cached token (expiring at `expires_at`, due for its refresh
+/// at `refresh_at`) is handed out at once, without first trying for a
+/// fresh one: it must be [`worth_handing_out`], and either have
+/// [`PREFERRED_REMAINING`] left or not be due for refresh yet (a lifetime
+/// too short to keep 60 s after its refresh point is served until then).
+/// Otherwise the caller joins the refresh in flight (or starts a mint) for
+/// at most [`stale_wait`], and gets the old token if that fails or is slow
+/// while it is [`still_valid`].
+#[inline]
+pub fn hand_out_at_once(expires_at: Instant, refresh_at: Instant, now: Instant) -> bool {
+    worth_handing_out(expires_at, now)
+        && (remaining(expires_at, now) >= PREFERRED_REMAINING || now < refresh_at)
+}
+
+/// How long a caller waits for a fresh mint when the cached token
+/// (expiring at `expires_at`) is not handed out at once but is still
+/// valid: a quarter of its remaining life, at most [`MAX_STALE_WAIT`], so
+/// that the old token is still worth using if the mint is slow.
+pub fn stale_wait(expires_at: Instant, now: Instant) -> Duration {
+    (remaining(expires_at, now) / 4).min(MAX_STALE_WAIT)
+}
+
 /// Whether a token expiring at `expires_at` may still be served after a
 /// refresh failed (and the refresh retried) ([`MIN_VALID`]).
 #[inline]
@@ -482,6 +517,29 @@ mod tests {
     }
 
     #[test]
+    fn a_token_past_its_refresh_with_under_a_minute_left_waits_for_a_fresh_one() {
+        let now = t0();
+        // Default 300 s lifetime, refresh due at 150..180 s: long before
+        // 60 s are left, so this only happens while refreshes fail.
+        assert!(hand_out_at_once(now + S(61), now - S(1), now));
+        assert!(hand_out_at_once(now + S(60), now - S(1), now));
+        assert!(!hand_out_at_once(now + S(59), now - S(1), now));
+        assert!(!hand_out_at_once(now + S(11), now, now), "refresh due now");
+        // A 60 s token is served until its refresh point (24..30 s left)...
+        assert!(hand_out_at_once(now + S(25), now + S(1), now));
+        // ...and never once it is about to expire, refresh due or not.
+        assert!(!hand_out_at_once(now + S(5), now + S(100), now));
+    }
+
+    #[test]
+    fn a_caller_waits_for_a_fresh_token_only_while_the_old_one_stays_useful() {
+        let now = t0();
+        assert_eq!(stale_wait(now + S(59), now), MAX_STALE_WAIT);
+        assert_eq!(stale_wait(now + S(8), now), S(2));
+        assert_eq!(stale_wait(now - S(1), now), Duration::ZERO);
+    }
+
+    #[test]
     fn refresh_failure_keeps_serving_valid_token() {
         let now = t0();
         // Too old to hand out from the cache, still served when STS fails.
@@ -489,7 +547,6 @@ mod tests {
         assert!(!still_valid(now + S(1), now));
         assert!(!still_valid(now - S(60), now));
     }
-}
 
     #[test]
     fn life_left_is_measured_against_sts_date_or_iat() {
@@ -560,3 +617,4 @@ mod tests {
             StsTime::Iat
         );
     }
+}

@@ -150,15 +150,19 @@ impl Provider {
 }
 
 async fn timed(entry: Arc<Entry>, timeout: Duration) -> Result<Arc<Token>> {
-    match tokio::time::timeout(timeout, entry.get()).await {
+    match tokio::time::timeout(timeout, Arc::clone(&entry).get()).await {
         Ok(r) => r,
-        Err(_) => Err(Error::new(
-            ErrorKind::Timeout,
-            format!(
-                "no token within {} ms: STS did not answer in time (set aws_debug=console to see the calls)",
-                timeout.as_millis()
-            ),
-        )
-        .with_retryable(true)),
+        // Out of time while a fresher token was on its way: a still valid
+        // one beats an error.
+        Err(_) => entry.still_valid_token().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no token within {} ms: STS did not answer in time (set aws_debug=console to see the calls)",
+                    timeout.as_millis()
+                ),
+            )
+            .with_retryable(true)
+        }),
     }
 }
