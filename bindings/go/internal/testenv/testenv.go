@@ -230,3 +230,23 @@ func Claims(jwt string) (map[string]any, error) {
 func decodeSegment(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }
+
+// RunWithEmulator is the TestMain of a package whose tests need only a
+// private emulator: SetupAWS and StartEmulator in a temporary directory,
+// the emulator stored in *emu, then m.Run(). It returns the exit code.
+func RunWithEmulator(m interface{ Run() int }, emu **Emulator) int {
+	dir, err := os.MkdirTemp("", "kio-go-")
+	if err == nil {
+		err = SetupAWS(dir)
+	}
+	if err == nil {
+		*emu, err = StartEmulator(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(dir)
+	defer (*emu).Stop()
+	return m.Run()
+}
