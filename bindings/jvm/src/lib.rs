@@ -8,18 +8,76 @@
 //! the configuration strings go to [`Provider::new`] as they are, and the
 //! token is the core cache's.
 
-use jni::objects::{JClass, JObject, JString, JValue};
-use jni::sys::{jint, jlong, jlongArray, jobject, JNI_VERSION_1_8};
+use jni::objects::{GlobalRef, JClass, JMethodID, JObject, JString, JValue};
+use jni::sys::{jint, jlong, jlongArray, jobject, jvalue, JNI_VERSION_1_8};
 use jni::JNIEnv;
 use kafka_iam_oauth::{Error, ErrorKind, Provider, Token};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The Java class every error becomes (a RuntimeException).
 const EXCEPTION: &str = "io/github/kafkaiamoauth/IamOAuthException";
 /// The Java class a token becomes.
 const TOKEN: &str = "io/github/kafkaiamoauth/Token";
+
+/// The classes and constructors the native methods make objects of, looked
+/// up once: `new_object` by name and signature costs a class lookup and a
+/// signature parse per call, which would dominate `handle()`'s cached path.
+struct Classes {
+    token: GlobalRef,
+    token_new: JMethodID,
+    exception: GlobalRef,
+    exception_new: JMethodID,
+    string: GlobalRef,
+}
+
+static CLASSES: OnceLock<Classes> = OnceLock::new();
+
+fn classes(env: &mut JNIEnv) -> jni::errors::Result<&'static Classes> {
+    if let Some(c) = CLASSES.get() {
+        return Ok(c);
+    }
+    let token = env.find_class(TOKEN)?;
+    let token_new = env.get_method_id(
+        &token,
+        "<init>",
+        "(Ljava/lang/String;JLjava/lang/String;JJ[Ljava/lang/String;)V",
+    )?;
+    let exception = env.find_class(EXCEPTION)?;
+    let exception_new = env.get_method_id(
+        &exception,
+        "<init>",
+        "(Ljava/lang/String;Ljava/lang/String;ZLjava/lang/String;)V",
+    )?;
+    let string = env.find_class("java/lang/String")?;
+    let c = Classes {
+        token: env.new_global_ref(token)?,
+        token_new,
+        exception: env.new_global_ref(exception)?,
+        exception_new,
+        string: env.new_global_ref(string)?,
+    };
+    Ok(CLASSES.get_or_init(|| c))
+}
+
+/// `key, value, ...` as a Java `String[]`.
+fn string_pairs<'local, 'a>(
+    env: &mut JNIEnv<'local>,
+    pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> jni::errors::Result<jni::objects::JObjectArray<'local>> {
+    let c = classes(env)?;
+    let arr = env.new_object_array((pairs.len() * 2) as i32, &c.string, JObject::null())?;
+    for (i, (k, v)) in pairs.enumerate() {
+        let k = env.new_string(k)?;
+        env.set_object_array_element(&arr, (2 * i) as i32, &k)?;
+        env.delete_local_ref(k)?;
+        let v = env.new_string(v)?;
+        env.set_object_array_element(&arr, (2 * i + 1) as i32, &v)?;
+        env.delete_local_ref(v)?;
+    }
+    Ok(arr)
+}
 
 /// What failed in a native method: the core's error, or a JNI call.
 enum Failure {
@@ -66,22 +124,21 @@ fn kind_ordinal(kind: ErrorKind) -> jlong {
 /// Throws `e` as an `IamOAuthException(kind, awsCode, retryable, message)`.
 fn throw_core(env: &mut JNIEnv, e: &Error) {
     let made = (|| -> jni::errors::Result<JObject> {
+        let c = classes(env)?;
         let kind = env.new_string(kind_name(e.kind()))?;
         let code = match e.aws_code() {
             Some(c) => JObject::from(env.new_string(c)?),
             None => JObject::null(),
         };
         let msg = env.new_string(e.message())?;
-        env.new_object(
-            EXCEPTION,
-            "(Ljava/lang/String;Ljava/lang/String;ZLjava/lang/String;)V",
-            &[
-                JValue::Object(&kind),
-                JValue::Object(&code),
-                JValue::Bool(e.is_retryable() as u8),
-                JValue::Object(&msg),
-            ],
-        )
+        let args = [
+            JValue::Object(&kind).as_jni(),
+            JValue::Object(&code).as_jni(),
+            JValue::Bool(e.is_retryable() as u8).as_jni(),
+            JValue::Object(&msg).as_jni(),
+        ];
+        // SAFETY: the constructor's signature is the one looked up.
+        unsafe { env.new_object_unchecked(&c.exception, c.exception_new, &args) }
     })();
     match made {
         Ok(obj) => {
@@ -175,28 +232,21 @@ fn java_token<'local>(
     env: &mut JNIEnv<'local>,
     t: &Arc<Token>,
 ) -> Result<JObject<'local>, Failure> {
+    let c = classes(env)?;
     let value = env.new_string(t.value())?;
     let principal = env.new_string(t.principal())?;
     let ext: Vec<(&str, &str)> = t.extensions().collect();
-    let arr = env.new_object_array((ext.len() * 2) as i32, "java/lang/String", JObject::null())?;
-    for (i, (k, v)) in ext.iter().enumerate() {
-        let k = env.new_string(k)?;
-        let v = env.new_string(v)?;
-        env.set_object_array_element(&arr, (2 * i) as i32, &k)?;
-        env.set_object_array_element(&arr, (2 * i + 1) as i32, &v)?;
-    }
-    Ok(env.new_object(
-        TOKEN,
-        "(Ljava/lang/String;JLjava/lang/String;JJ[Ljava/lang/String;)V",
-        &[
-            JValue::Object(&value),
-            JValue::Long(t.lifetime_ms()),
-            JValue::Object(&principal),
-            JValue::Long(epoch_ms(t.minted_at())),
-            JValue::Long(epoch_ms(t.refresh_at())),
-            JValue::Object(&arr),
-        ],
-    )?)
+    let arr = string_pairs(env, ext.into_iter())?;
+    let args: [jvalue; 6] = [
+        JValue::Object(&value).as_jni(),
+        JValue::Long(t.lifetime_ms()).as_jni(),
+        JValue::Object(&principal).as_jni(),
+        JValue::Long(epoch_ms(t.minted_at())).as_jni(),
+        JValue::Long(epoch_ms(t.refresh_at())).as_jni(),
+        JValue::Object(&arr).as_jni(),
+    ];
+    // SAFETY: the constructor's signature is the one looked up.
+    Ok(unsafe { env.new_object_unchecked(&c.token, c.token_new, &args) }?)
 }
 
 /// Loaded by `System.load`: the JNI version this library needs.
@@ -309,14 +359,7 @@ pub extern "system" fn Java_io_github_kafkaiamoauth_Native_extensions<'local>(
 ) -> jni::sys::jobjectArray {
     boundary(&mut env, std::ptr::null_mut(), |env| {
         let ext = &provider(handle)?.config().extensions;
-        let arr =
-            env.new_object_array((ext.len() * 2) as i32, "java/lang/String", JObject::null())?;
-        for (i, (k, v)) in ext.iter().enumerate() {
-            let k = env.new_string(k)?;
-            let v = env.new_string(v)?;
-            env.set_object_array_element(&arr, (2 * i) as i32, &k)?;
-            env.set_object_array_element(&arr, (2 * i + 1) as i32, &v)?;
-        }
+        let arr = string_pairs(env, ext.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         Ok(arr.into_raw())
     })
 }
