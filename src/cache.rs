@@ -96,6 +96,13 @@ pub mod testing {
         super::IDLE_OVERRIDE_MS.store(millis, Ordering::Relaxed);
     }
 
+    /// The eviction time in force: `policy::IDLE_EVICTION`, or what
+    /// [`set_idle_eviction`] set. Front doors that remember providers (the
+    /// Python `oauth_cb` map) release them on the same schedule.
+    pub fn idle_eviction() -> std::time::Duration {
+        super::idle_eviction()
+    }
+
     /// Cache entries in the registry (evicted ones are gone).
     pub fn entry_count() -> usize {
         super::registry().as_ref().map_or(0, |r| r.entries.len())

@@ -109,6 +109,26 @@ export declare class TokenProvider {
   /** @platformatic/kafka's `sasl.token` (bound): resolves with the JWT. */
   readonly platformaticToken: () => Promise<string>
 
+  /**
+   * KafkaJS's whole `sasl` option (`sasl: provider.kafkajsSasl`):
+   * OAUTHBEARER with this provider's tokens and an authenticator that reads
+   * the broker's answer. A refused token (wrong audience or issuer) fails
+   * `connect()` with a {@link BrokerAuthenticationError} naming the
+   * audience sent, where KafkaJS's built-in authenticator reports success and
+   * the next request fails with "Request is not valid given the current
+   * SASL state".
+   */
+  readonly kafkajsSasl: {
+    readonly mechanism: 'oauthbearer'
+    readonly oauthBearerProvider: () => Promise<Token>
+    readonly authenticationProvider: (args: {
+      host: string
+      port: number
+      logger: { debug: (message: string, extra?: object) => void, error: (message: string, extra?: object) => void }
+      saslAuthenticate: (args: { request: { encode: () => Promise<Buffer> }, response?: unknown }) => Promise<unknown>
+    }) => { authenticate: () => Promise<void> }
+  }
+
   /** Counters and schedule of this configuration's cache entry; never waits, never calls STS. */
   stats (): Stats
 
@@ -201,7 +221,7 @@ export declare const version: string
 export declare function platformTarget (): string
 
 /** The `kind` of an error. */
-export type ErrorKind = 'config' | 'invalid_argument' | 'credentials' | 'sts' | 'timeout' | 'internal'
+export type ErrorKind = 'config' | 'invalid_argument' | 'credentials' | 'sts' | 'timeout' | 'broker' | 'internal'
 
 /** The stable `code` of an error. */
 export type ErrorCode =
@@ -209,6 +229,7 @@ export type ErrorCode =
   | 'ERR_KAFKA_IAM_OAUTH_CREDENTIALS'
   | 'ERR_KAFKA_IAM_OAUTH_STS'
   | 'ERR_KAFKA_IAM_OAUTH_TIMEOUT'
+  | 'ERR_KAFKA_IAM_OAUTH_BROKER_REFUSED'
   | 'ERR_KAFKA_IAM_OAUTH_INTERNAL'
 
 /** Base class of every error of this package. The message is the library's own (it names the cause and what to change; never a secret). */
@@ -218,6 +239,8 @@ export declare class KafkaIamOAuthError extends Error {
   readonly kind: ErrorKind
   /** Whether trying again later may succeed (throttling, timeouts, 5xx). */
   readonly retryable: boolean
+  /** `retryable` in KafkaJS's spelling (its retrier gives up at once when false). */
+  readonly retriable: boolean
   /** STS's error code (`AccessDenied`, `ThrottlingException`, ...), else null. */
   readonly awsCode: string | null
   /** On errors from {@link check}: the steps up to the failed one. */
@@ -231,3 +254,5 @@ export declare class CredentialsError extends KafkaIamOAuthError {}
 export declare class StsError extends KafkaIamOAuthError {}
 /** No token could be had in time. `code` is `ERR_KAFKA_IAM_OAUTH_TIMEOUT`. */
 export declare class TimeoutError extends KafkaIamOAuthError {}
+/** The broker refused the token (`kafkajsSasl`'s authenticator): the message has the broker's answer and the audience sent. `code` is `ERR_KAFKA_IAM_OAUTH_BROKER_REFUSED`. */
+export declare class BrokerAuthenticationError extends KafkaIamOAuthError {}

@@ -77,6 +77,15 @@ class KafkaIamOAuthError extends Error {
     this.retryable = Boolean(retryable)
     this.awsCode = awsCode == null ? null : awsCode
   }
+
+  /**
+   * `retryable` in KafkaJS's spelling: its retrier gives up at once on an
+   * error whose `retriable` is false (AccessDenied, bad configuration,
+   * missing credentials) instead of retrying a permanent failure.
+   */
+  get retriable () {
+    return this.retryable
+  }
 }
 /** The configuration is invalid; the message names the key. */
 class ConfigError extends KafkaIamOAuthError {}
@@ -86,6 +95,12 @@ class CredentialsError extends KafkaIamOAuthError {}
 class StsError extends KafkaIamOAuthError {}
 /** No token could be had in time. */
 class TimeoutError extends KafkaIamOAuthError {}
+/**
+ * The broker refused the token (its audience or issuer is not the one the
+ * broker expects, or it expired): raised by {@link TokenProvider#kafkajsSasl}'s
+ * authenticator with the broker's own answer.
+ */
+class BrokerAuthenticationError extends KafkaIamOAuthError {}
 
 const CLASSES = {
   config: ConfigError,
@@ -108,6 +123,32 @@ function rethrow (e) {
 }
 
 const INSPECT = inspect.custom
+const SOH = '\u0001'
+
+/** KafkaJS's BYTES encoding of a SASL message: an int32 length, the bytes. */
+function kafkaBytes (payload) {
+  const b = Buffer.allocUnsafe(4 + payload.length)
+  b.writeInt32BE(payload.length, 0)
+  payload.copy(b, 4)
+  return b
+}
+
+/** The OAUTHBEARER client's first message (RFC 7628 3.1, as Kafka's own client frames it). */
+function initialResponse (token) {
+  let ext = ''
+  for (const [k, v] of Object.entries(token.extensions)) ext += `${SOH}${k}=${v}`
+  return Buffer.from(`n,,${SOH}auth=Bearer ${token.value}${ext}${SOH}${SOH}`)
+}
+
+/** The broker's SASL answer as text (KafkaJS hands it over with its BYTES length). */
+function answerText (b) {
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b)
+  const framed = buf.length >= 4 && buf.readInt32BE(0) === buf.length - 4
+  return (framed ? buf.subarray(4) : buf).toString('utf8')
+}
+
+const RAW_BYTES = { decode: async (b) => b, parse: async (b) => b }
+
 
 /**
  * A token as every supported client takes it: `{ value, principal,
@@ -180,6 +221,51 @@ class TokenProvider {
     }
     /** @platformatic/kafka's `sasl.token`. */
     this.platformaticToken = () => this.token().then((t) => t.value)
+    /**
+     * KafkaJS's whole `sasl` option: OAUTHBEARER with an authenticator that
+     * reads the broker's answer. KafkaJS's built-in one takes the broker's
+     * error challenge for success, so a refused token only shows later as
+     * "Request is not valid given the current SASL state"; this one
+     * completes the exchange and throws a BrokerAuthenticationError with
+     * the broker's answer and the audience sent.
+     */
+    this.kafkajsSasl = Object.freeze({
+      mechanism: 'oauthbearer',
+      oauthBearerProvider: this.oauthBearerProvider,
+      authenticationProvider: (args) => ({ authenticate: () => this.#kafkajsAuthenticate(args) })
+    })
+  }
+
+  async #kafkajsAuthenticate ({ host, port, logger, saslAuthenticate }) {
+    const token = await this.token()
+    const broker = `${host}:${port}`
+    const challenge = await saslAuthenticate({
+      request: { encode: async () => kafkaBytes(initialResponse(token)) },
+      response: RAW_BYTES
+    })
+    if (challenge == null || challenge.length === 0) {
+      logger.debug('SASL OAUTHBEARER authentication successful', { broker })
+      return
+    }
+    // RFC 7628 3.2.2: an error challenge; the client answers %x01 and the
+    // broker ends the exchange with its failure.
+    const answer = answerText(challenge)
+    let brokerMessage = ''
+    try {
+      await saslAuthenticate({ request: { encode: async () => kafkaBytes(Buffer.from(SOH)) } })
+    } catch (e) {
+      if (e && e.message && !e.message.includes(answer)) brokerMessage = ` (${e.message})`
+    }
+    const c = this.config
+    const audiences = [c.audience, ...Object.keys(c).filter((k) => /^audience_\d+$/.test(k)).sort().map((k) => c[k])]
+    const err = new BrokerAuthenticationError(
+      `the broker ${broker} refused the OAUTHBEARER token of ${token.principal}: ${answer}${brokerMessage}. ` +
+      `The token's audience is ${audiences.map((a) => JSON.stringify(a)).join(', ')} (the audience key): it must be the broker's ` +
+      'sasl.oauthbearer.expected.audience, and its issuer the broker\'s expected issuer (run check() with expectedAudience and expectedIssuer)',
+      { code: 'ERR_KAFKA_IAM_OAUTH_BROKER_REFUSED', kind: 'broker', retryable: false }
+    )
+    logger.error(err.message, { broker })
+    throw err
   }
 
   /**
@@ -283,6 +369,7 @@ module.exports = {
   CredentialsError,
   StsError,
   TimeoutError,
+  BrokerAuthenticationError,
   version: native.VERSION,
   platformTarget
 }

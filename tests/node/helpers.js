@@ -63,4 +63,56 @@ function collectingLogger (entries) {
   }
 }
 
-module.exports = { ENV, EMULATOR, AUDIENCE, freshConfig, emulator, stsCalls, kafkajsBase, collectingLogger }
+/** The Node suites' own topic, and the prefix of their groups: the
+ * reauthentication suite consumes beside the other suites, and a consumer
+ * of its in my-consumer-group would take my-topic's partition from them. */
+const NODE_TOPIC = 'node-clients'
+const NODE_GROUP_PREFIX = 'node-clients-'
+
+/**
+ * Creates NODE_TOPIC and my-iam-user's ACLs on it and on the groups
+ * NODE_GROUP_PREFIX* over the harness's admin listener (test set-up only),
+ * and waits until the broker's authorizer shows them.
+ */
+async function ensureNodeTopic () {
+  const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = require('kafkajs')
+  const admin = new Kafka({ brokers: [ENV.KIO_ADMIN_BOOTSTRAP], clientId: 'kio-node-setup', logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    try {
+      await admin.createTopics({ topics: [{ topic: NODE_TOPIC, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true })
+    } catch (e) {
+      if (!/already exists/i.test(String(e && e.message))) throw e
+    }
+    const principal = `User:${ENV.KIO_USER_ARN}`
+    const acl = (resourceType, resourceName, resourcePatternType, operation) =>
+      ({ resourceType, resourceName, resourcePatternType, principal, host: '*', operation, permissionType: AclPermissionTypes.ALLOW })
+    const wanted = [
+      acl(AclResourceTypes.TOPIC, NODE_TOPIC, ResourcePatternTypes.LITERAL, AclOperationTypes.DESCRIBE),
+      acl(AclResourceTypes.TOPIC, NODE_TOPIC, ResourcePatternTypes.LITERAL, AclOperationTypes.WRITE),
+      acl(AclResourceTypes.TOPIC, NODE_TOPIC, ResourcePatternTypes.LITERAL, AclOperationTypes.READ),
+      acl(AclResourceTypes.GROUP, NODE_GROUP_PREFIX, ResourcePatternTypes.PREFIXED, AclOperationTypes.READ)
+    ]
+    await admin.createAcls({ acl: wanted })
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const { resources } = await admin.describeAcls({
+        resourceType: AclResourceTypes.ANY,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        principal,
+        host: '*',
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY
+      })
+      const seen = resources.filter((r) => r.resourceName === NODE_TOPIC || r.resourceName === NODE_GROUP_PREFIX)
+        .reduce((n, r) => n + r.acls.length, 0)
+      if (seen >= wanted.length) break
+      assert.ok(Date.now() < deadline, `the broker shows ${seen} of ${wanted.length} ACLs after 30 s`)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+module.exports = { NODE_TOPIC, NODE_GROUP_PREFIX, ensureNodeTopic, ENV, EMULATOR, AUDIENCE, freshConfig, emulator, stsCalls, kafkajsBase, collectingLogger }

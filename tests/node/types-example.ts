@@ -3,7 +3,7 @@
 import { Kafka } from 'kafkajs'
 import {
   TokenProvider, Token, check, parseConfig, configKeys, version,
-  KafkaIamOAuthError, StsError, ConfigError, CredentialsError, TimeoutError, Stats, CheckReport
+  KafkaIamOAuthError, BrokerAuthenticationError, StsError, ConfigError, CredentialsError, TimeoutError, Stats, CheckReport, ErrorCode
 } from 'kafka-iam-oauth'
 
 const provider = new TokenProvider({ region: 'eu-west-1', audience: 'my-kafka.example.com', duration_seconds: 900 })
@@ -15,6 +15,7 @@ const kafka = new Kafka({
   ssl: true,
   sasl: { mechanism: 'oauthbearer', oauthBearerProvider: provider.oauthBearerProvider }
 })
+const withAuthenticator = new Kafka({ brokers: ['broker:9098'], ssl: true, sasl: provider.kafkajsSasl })
 const alsoKafka = new Kafka({
   brokers: ['broker:9098'],
   sasl: { mechanism: 'oauthbearer', oauthBearerProvider: () => fromString.token() }
@@ -38,15 +39,16 @@ async function main (): Promise<void> {
   console.log(report.steps.map((x) => x.verdict), report.principal)
   const effective: Record<string, string> = parseConfig({ region: 'eu-west-1', audience: 'a' })
   console.log(jwt.length, expiresMs, ext, when, cached, mints, refreshIn, jwtForPlatformatic, effective,
-    configKeys().map((k) => k.name), version, kafka, alsoKafka)
+    configKeys().map((k) => k.name), version, kafka, alsoKafka, withAuthenticator)
   try {
     await provider.token()
   } catch (e) {
     if (e instanceof StsError && e.awsCode === 'AccessDenied') console.log(e.code, e.retryable)
     if (e instanceof ConfigError || e instanceof CredentialsError || e instanceof TimeoutError) console.log(e.message)
+    if (e instanceof BrokerAuthenticationError) console.log(e.retriable)
     if (e instanceof KafkaIamOAuthError) {
-      const code: 'ERR_KAFKA_IAM_OAUTH_CONFIG' | 'ERR_KAFKA_IAM_OAUTH_CREDENTIALS' | 'ERR_KAFKA_IAM_OAUTH_STS' |
-        'ERR_KAFKA_IAM_OAUTH_TIMEOUT' | 'ERR_KAFKA_IAM_OAUTH_INTERNAL' = e.code
+      const code: ErrorCode = e.code
+      if (code === 'ERR_KAFKA_IAM_OAUTH_BROKER_REFUSED') console.log(e.kind === 'broker')
       console.log(code)
     }
   }

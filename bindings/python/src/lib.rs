@@ -453,21 +453,91 @@ impl PyProvider {
 /// entry (and so which token) it maps to is still the core's decision.
 /// Only reached with the GIL held, so the lock is never contended and a
 /// `fork()` (which needs the GIL in Python) cannot find it locked.
+///
+/// A remembered string nobody has used for the core's eviction time
+/// (`policy::IDLE_EVICTION`, 10 min) is forgotten, so its core entry (held
+/// by the `Provider` here) can be evicted too: between one and two
+/// eviction times after its last use, at the next `oauth_cb` call (sweeps
+/// run on a miss and every [`SWEEP_CHECK_EVERY`] hits; nothing runs in a
+/// process that stopped calling). The warm path only sets a flag; the
+/// clock is read on a miss and every [`SWEEP_CHECK_EVERY`] calls.
 fn provider_for(config: &str) -> Result<Provider, Error> {
-    static PROVIDERS: OnceLock<Mutex<HashMap<String, Provider>>> = OnceLock::new();
     /// A program that builds config strings on the fly (a changing tag)
     /// must not grow this without bound; past it, strings are parsed.
     const MAX_REMEMBERED: usize = 64;
     let map = PROVIDERS.get_or_init(Default::default);
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(p) = map.get(config) {
+    let mut r = map.lock().unwrap_or_else(|p| p.into_inner());
+    r.calls = r.calls.wrapping_add(1);
+    if r.calls % SWEEP_CHECK_EVERY == 0 {
+        r.sweep();
+    }
+    if let Some((p, used)) = r.providers.get_mut(config) {
+        *used = true;
         return Ok(p.clone());
     }
+    r.sweep();
     let p = Provider::new(config, "")?;
-    if map.len() < MAX_REMEMBERED {
-        map.insert(config.to_owned(), p.clone());
+    if r.providers.len() < MAX_REMEMBERED {
+        r.providers.insert(config.to_owned(), (p.clone(), true));
     }
     Ok(p)
+}
+
+static PROVIDERS: OnceLock<Mutex<Remembered>> = OnceLock::new();
+
+/// `oauth_cb` looks at the clock for a sweep every this many hits.
+const SWEEP_CHECK_EVERY: u32 = 1024;
+
+/// `oauth_cb`'s remembered config strings ([`provider_for`]).
+#[derive(Default)]
+struct Remembered {
+    /// Each string's provider, and whether it was used since the last sweep.
+    providers: HashMap<String, (Provider, bool)>,
+    calls: u32,
+    last_sweep: Option<std::time::Instant>,
+}
+
+impl Remembered {
+    /// Forgets the strings unused since the last sweep, if that was an
+    /// eviction time ago (the core's, so tests that shorten it shorten
+    /// this too).
+    fn sweep(&mut self) {
+        let now = std::time::Instant::now();
+        let every = kafka_iam_oauth::testing::idle_eviction();
+        match self.last_sweep {
+            Some(t) if now.saturating_duration_since(t) < every => {}
+            None => self.last_sweep = Some(now),
+            Some(_) => {
+                self.providers
+                    .retain(|_, (_, used)| std::mem::replace(used, false));
+                self.last_sweep = Some(now);
+            }
+        }
+    }
+}
+
+/// Test hook: `(remembered oauth_cb strings, core cache entries)` after
+/// setting the eviction time to `idle_seconds` (0: the default) and, with
+/// `sweep`, sweeping the `oauth_cb` map and the core's registry now.
+#[pyfunction]
+#[pyo3(signature = (idle_seconds = None, sweep = false))]
+fn _oauth_cb_map(idle_seconds: Option<f64>, sweep: bool) -> (usize, usize) {
+    use kafka_iam_oauth::testing;
+    if let Some(s) = idle_seconds.filter(|s| s.is_finite() && *s >= 0.0) {
+        testing::set_idle_eviction(Duration::from_secs_f64(s));
+    }
+    let map = PROVIDERS.get();
+    let remembered = map.map_or(0, |m| {
+        let mut r = m.lock().unwrap_or_else(|p| p.into_inner());
+        if sweep {
+            r.sweep();
+        }
+        r.providers.len()
+    });
+    if sweep {
+        testing::sweep_now();
+    }
+    (remembered, testing::entry_count())
 }
 
 /// confluent-kafka's `oauth_cb`: `(token, expiry_epoch_seconds, principal, extensions)`.
@@ -752,6 +822,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_report_failure, m)?)?;
     m.add_function(wrap_pyfunction!(_dropped_log_records, m)?)?;
     m.add_function(wrap_pyfunction!(oauth_cb, m)?)?;
+    m.add_function(wrap_pyfunction!(_oauth_cb_map, m)?)?;
     m.add_function(wrap_pyfunction!(parse_config, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
