@@ -140,6 +140,56 @@ pub fn refresh_at(minted_at: Instant, expires_at: Instant, jitter: f64) -> Insta
     minted_at + lifetime.mul_f64(REFRESH_FRACTION + jitter.clamp(0.0, 1.0) * REFRESH_JITTER)
 }
 
+/// After STS throttled this process, the next tokens refresh anywhere
+/// from [`REFRESH_FRACTION`] to this much further into their lifetime
+/// (instead of [`REFRESH_JITTER`]): a throttled fleet got its tokens at
+/// exactly STS's limit, and a narrow jitter brings the whole herd back at
+/// that rate, at the limit again, every lifetime. Wider, the refresh wave
+/// thins out below the limit (measured in docs/fleet.md). Below 0.8 of the
+/// lifetime, so the new token is there before librdkafka asks at 80 %.
+pub const THROTTLED_REFRESH_JITTER: f64 = 0.25;
+/// A throttle is remembered this long for [`spread_after_throttling`].
+pub const THROTTLE_MEMORY: Duration = Duration::from_secs(120);
+
+/// Retries inside one mint after STS answered `Throttling`: slower than
+/// [`MINT_BACKOFF`] (the account is over its rate; four calls within
+/// 0.7 s only add to the herd), but within the mint's default deadline
+/// (6 s: at most 0.5 + 1 + 2 s of waiting).
+pub const THROTTLED_MINT_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max: Duration::from_secs(2),
+};
+
+/// The schedule of the next retry inside one mint: [`THROTTLED_MINT_BACKOFF`]
+/// if the last answer was throttling, else [`MINT_BACKOFF`].
+pub fn mint_backoff(throttled: bool) -> Backoff {
+    if throttled {
+        THROTTLED_MINT_BACKOFF
+    } else {
+        MINT_BACKOFF
+    }
+}
+
+/// Whether a token minted at `now` gets the wider refresh spread
+/// ([`refresh_at_after_throttling`]): STS throttled this process (its
+/// last throttling answer at `throttled_at`) within [`THROTTLE_MEMORY`].
+pub fn spread_after_throttling(throttled_at: Option<Instant>, now: Instant) -> bool {
+    throttled_at.is_some_and(|t| now.saturating_duration_since(t) <= THROTTLE_MEMORY)
+}
+
+/// [`refresh_at`] for a token minted while STS was throttling
+/// ([`spread_after_throttling`]): [`REFRESH_FRACTION`] plus `jitter` times
+/// [`THROTTLED_REFRESH_JITTER`] of its lifetime.
+pub fn refresh_at_after_throttling(
+    minted_at: Instant,
+    expires_at: Instant,
+    jitter: f64,
+) -> Instant {
+    let lifetime = expires_at.saturating_duration_since(minted_at);
+    let fraction = REFRESH_FRACTION + jitter.clamp(0.0, 1.0) * THROTTLED_REFRESH_JITTER;
+    minted_at + lifetime.mul_f64(fraction)
+}
+
 /// Time left until `t` (zero if past).
 pub fn remaining(t: Instant, now: Instant) -> Duration {
     t.saturating_duration_since(now)
@@ -355,6 +405,55 @@ mod tests {
         assert!(refresh_at(minted, expires, 7.0) <= t0() + S(180));
         // A token that expired before it was minted: refresh at once.
         assert_eq!(refresh_at(minted, t0() - S(1), 0.5), t0());
+    }
+
+    #[test]
+    fn after_throttling_the_refresh_spreads_wider_but_before_librdkafka_asks() {
+        let (minted, expires) = (t0(), t0() + S(300));
+        assert_eq!(
+            refresh_at_after_throttling(minted, expires, 0.0),
+            t0() + S(150)
+        );
+        assert_eq!(
+            refresh_at_after_throttling(minted, expires, 1.0),
+            t0() + S(225)
+        );
+        assert_eq!(
+            refresh_at_after_throttling(minted, expires, 9.0),
+            t0() + S(225)
+        );
+        // Three times the usual window, ending before 80 % of the lifetime.
+        let usual = refresh_at(minted, expires, 1.0) - refresh_at(minted, expires, 0.0);
+        let wide = refresh_at_after_throttling(minted, expires, 1.0)
+            - refresh_at_after_throttling(minted, expires, 0.0);
+        assert!(wide >= usual * 2, "{wide:?} vs {usual:?}");
+        assert!(REFRESH_FRACTION + THROTTLED_REFRESH_JITTER < 0.8);
+        // Remembered for THROTTLE_MEMORY, then the usual spread again.
+        let now = t0();
+        assert!(!spread_after_throttling(None, now));
+        assert!(spread_after_throttling(Some(now - THROTTLE_MEMORY), now));
+        assert!(!spread_after_throttling(
+            Some(now - THROTTLE_MEMORY - MS(1)),
+            now
+        ));
+    }
+
+    #[test]
+    fn throttled_retries_back_off_slower_within_the_mint_deadline() {
+        assert_eq!(mint_backoff(false), MINT_BACKOFF);
+        assert_eq!(mint_backoff(true), THROTTLED_MINT_BACKOFF);
+        let longest: Duration = (0..MINT_ATTEMPTS - 1)
+            .map(|a| retry_delay(a, THROTTLED_MINT_BACKOFF, 1.0))
+            .sum();
+        let shortest: Duration = (0..MINT_ATTEMPTS - 1)
+            .map(|a| retry_delay(a, THROTTLED_MINT_BACKOFF, 0.0))
+            .sum();
+        // The default mint deadline is 6 s (config key mint_timeout_seconds).
+        assert!(longest <= S(4), "{longest:?}");
+        let quick: Duration = (0..MINT_ATTEMPTS - 1)
+            .map(|a| retry_delay(a, MINT_BACKOFF, 1.0))
+            .sum();
+        assert!(shortest > quick, "{shortest:?} vs {quick:?}");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use crate::config::{AwsDebug, Config, SubjectMode, MIN_DURATION_SECONDS};
 use crate::error::{excerpt, Error, ErrorKind, Result, MAX_FOREIGN_TEXT};
 use crate::jwt;
-use crate::policy::{self, MINT_ATTEMPTS, MINT_BACKOFF};
+use crate::policy::{self, MINT_ATTEMPTS};
 use crate::token::Token;
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 mod capped;
 mod process;
@@ -97,6 +97,8 @@ pub(crate) struct Minter {
     /// the clients are forgotten), so a source failing mid-life is named
     /// in the error even when the chain then reports no credentials.
     last_provider: Mutex<Option<String>>,
+    /// STS's last throttling answer to this minter (`policy::THROTTLE_MEMORY`).
+    throttled_at: Mutex<Option<Instant>>,
 }
 
 struct AwsClients {
@@ -128,6 +130,7 @@ impl Minter {
             credentials_version: AtomicU64::new(0),
             fetching: tokio::sync::Mutex::const_new(()),
             last_provider: Mutex::new(None),
+            throttled_at: Mutex::new(None),
         }
     }
 
@@ -308,8 +311,12 @@ impl Minter {
     }
 
     /// [`Minter::mint`] without the deadline: retries throttling, 5xx and
-    /// timeouts up to [`MINT_ATTEMPTS`] times on the [`MINT_BACKOFF`]
-    /// schedule.
+    /// timeouts up to [`MINT_ATTEMPTS`] times on the
+    /// [`policy::mint_backoff`] schedule (slower after a throttling
+    /// answer). A token minted within [`policy::THROTTLE_MEMORY`] of a
+    /// throttling answer to this minter refreshes on the wider spread
+    /// ([`policy::spread_after_throttling`]): a throttled fleet would
+    /// otherwise come back at STS's limit every lifetime.
     async fn mint_with_retries(&self, call: &Config, phase: &Mutex<Phase>) -> Result<Token> {
         let mut attempt = 0;
         loop {
@@ -318,12 +325,28 @@ impl Minter {
                     if let Phase::Sts(_, last) = &mut *phase.lock() {
                         *last = Some(e.clone());
                     }
-                    let delay = policy::retry_delay(attempt, MINT_BACKOFF, rand::random());
+                    let throttled = is_throttling(e.aws_code());
+                    if throttled {
+                        *self.throttled_at.lock() = Some(Instant::now());
+                    }
+                    let schedule = policy::mint_backoff(throttled);
+                    let delay = policy::retry_delay(attempt, schedule, rand::random());
                     self.debug(|| format!("{e} (retrying in {} ms)", delay.as_millis()));
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                other => return other,
+                Err(e) => {
+                    if is_throttling(e.aws_code()) {
+                        *self.throttled_at.lock() = Some(Instant::now());
+                    }
+                    return Err(e);
+                }
+                Ok(mut token) => {
+                    if policy::spread_after_throttling(*self.throttled_at.lock(), Instant::now()) {
+                        token.spread_after_throttling();
+                    }
+                    return Ok(token);
+                }
             }
         }
     }
@@ -937,6 +960,13 @@ fn secs_until(t: SystemTime) -> u64 {
 }
 
 /// AWS error codes come with and without the `Exception` suffix.
+/// Whether an AWS error code says the account is over its request rate.
+fn is_throttling(code: Option<&str>) -> bool {
+    ["Throttling", "RequestLimitExceeded", "TooManyRequests"]
+        .iter()
+        .any(|t| code_is(code, t))
+}
+
 pub(crate) fn code_is(code: Option<&str>, bare: &str) -> bool {
     code.map(|c| c.strip_suffix("Exception").unwrap_or(c) == bare)
         .unwrap_or(false)
@@ -1097,15 +1127,7 @@ where
                     ),
                     false,
                 )
-            } else if [
-                "Throttling",
-                "ThrottlingException",
-                "RequestLimitExceeded",
-                "TooManyRequests",
-            ]
-            .iter()
-            .any(|t| code_is(c, t))
-            {
+            } else if is_throttling(c) {
                 ("STS is throttling requests".to_string(), true)
             } else if status >= 500
                 || code_is(c, "InternalFailure")

@@ -22,6 +22,9 @@ pub struct Token {
     /// In [0, 1): this token's share of the refresh jitter, drawn once at
     /// mint time; `policy::refresh_at` reads it.
     jitter: f64,
+    /// Minted while STS was throttling this process: the refresh uses the
+    /// wider spread (`policy::refresh_at_after_throttling`).
+    after_throttling: bool,
     principal: CString,
     claims: Map<String, Value>,
     extensions: Vec<(CString, CString)>,
@@ -55,6 +58,7 @@ impl Token {
             minted: Instant::now(),
             minted_at: SystemTime::now(),
             jitter: rand::random::<f64>(),
+            after_throttling: false,
             principal,
             claims,
             extensions,
@@ -76,7 +80,14 @@ impl Token {
         t.minted = self.minted;
         t.minted_at = self.minted_at;
         t.jitter = self.jitter;
+        t.after_throttling = self.after_throttling;
         t
+    }
+
+    /// Minted while STS was throttling this process: its refresh is spread
+    /// wider ([`policy::refresh_at_after_throttling`](crate::policy::refresh_at_after_throttling)).
+    pub(crate) fn spread_after_throttling(&mut self) {
+        self.after_throttling = true;
     }
 
     /// The JWT. Treat it as a secret.
@@ -118,7 +129,11 @@ impl Token {
 
     /// The background refresh time on the monotonic clock.
     pub(crate) fn refresh_instant(&self) -> Instant {
-        crate::policy::refresh_at(self.minted, self.expires, self.jitter)
+        if self.after_throttling {
+            crate::policy::refresh_at_after_throttling(self.minted, self.expires, self.jitter)
+        } else {
+            crate::policy::refresh_at(self.minted, self.expires, self.jitter)
+        }
     }
 
     /// When this process received the token from STS.
