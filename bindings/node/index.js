@@ -243,13 +243,13 @@ class TokenProvider {
       request: { encode: async () => kafkaBytes(initialResponse(token)) },
       response: RAW_BYTES
     })
-    if (challenge == null || challenge.length === 0) {
+    const answer = challenge == null ? '' : answerText(challenge)
+    if (answer === '') {
       logger.debug('SASL OAUTHBEARER authentication successful', { broker })
       return
     }
     // RFC 7628 3.2.2: an error challenge; the client answers %x01 and the
     // broker ends the exchange with its failure.
-    const answer = answerText(challenge)
     let brokerMessage = ''
     try {
       await saslAuthenticate({ request: { encode: async () => kafkaBytes(Buffer.from(SOH)) } })

@@ -92,8 +92,11 @@ test(`${CLIENTS} KafkaJS clients in one process: one STS call, every authenticat
   for (let i = 0; i < CLIENTS; i++) {
     // A provider per client, as separate modules of an application would
     // make: the same configuration shares the process-wide cache.
+    // Half through KafkaJS's own authenticator, half through kafkajsSasl's.
     const provider = new kio.TokenProvider(config)
-    producers.push(kafkajs(() => { calls += 1; return provider.token() }).producer())
+    producers.push(i % 2 === 0
+      ? kafkajs(() => { calls += 1; return provider.token() }).producer()
+      : kafkajs(null, [], { sasl: provider.kafkajsSasl }).producer())
   }
   try {
     await Promise.all(producers.map((p) => p.connect()))
@@ -103,7 +106,7 @@ test(`${CLIENTS} KafkaJS clients in one process: one STS call, every authenticat
   }
   assert.equal(await stsCalls() - before, 1, 'STS calls for all the clients')
   assert.equal(new kio.TokenProvider(config).stats().mints, 1)
-  assert.ok(calls >= CLIENTS, `the provider was called on each authentication (${calls})`)
+  assert.ok(calls >= CLIENTS / 2, `the provider was called on each authentication (${calls})`)
 })
 
 test('AccessDenied at STS: KafkaJS connect() fails with the StsError naming sts:GetWebIdentityToken', async (t) => {
