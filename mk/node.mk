@@ -10,6 +10,7 @@
 # (KafkaJS 2.2.4, @platformatic/kafka, TypeScript) and the staged package
 # is linked as node_modules/kafka-iam-oauth.
 TEST_SUITES += test-node
+DEMOS += demo-node
 
 NODE_BUILD := build/node
 NODE_PKG := $(NODE_BUILD)/pkg/kafka-iam-oauth
@@ -69,4 +70,14 @@ test-node-reauth: node-test-tree
 	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && cd $(NODE_TEST) && \
 	  $(NODE_TEST_ENV) node --test --test-reporter=spec reauth.test.js
 
-.PHONY: node-tools node-addon deps-node node-test-tree test-node test-node-reauth
+# examples/node: KafkaJS producer + consumer with provider.kafkajsSasl
+# (the harness's SASL_SSL listener), run from build/node/test where
+# kafkajs and the staged package are installed.
+demo-node: node-test-tree
+	cp examples/node/produce_consume.js $(NODE_TEST)/example.js
+	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && cd $(NODE_TEST) && \
+	  AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$$KIO_USER_ACCESS_KEY_ID \
+	  AWS_SECRET_ACCESS_KEY=$$KIO_USER_SECRET_ACCESS_KEY AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	  node example.js
+
+.PHONY: node-tools node-addon deps-node node-test-tree test-node test-node-reauth demo-node
