@@ -57,11 +57,27 @@ node-test-tree: node-addon deps-node
 	cp tests/node/*.js tests/node/*.ts tests/node/tsconfig.json $(NODE_TEST)/
 	ln -sfn $(abspath $(NODE_PKG)) $(NODE_TEST)/node_modules/kafka-iam-oauth
 
-# The quick part (about a minute): API, errors, event loop, sharing,
-# @platformatic/kafka, exports, types.
-test-node: node-test-tree
+# make node-pack: the npm tarballs of the main package and of this
+# machine's platform package in build/node/ (release build, debug info
+# stripped), installable together with `npm install <both .tgz>`.
+NODE_PACK_PROFILE ?= release
+node-pack: node-tools
+	cargo build -q -p kafka-iam-oauth-node $(if $(filter debug,$(NODE_PACK_PROFILE)),,--profile $(NODE_PACK_PROFILE))
+	scripts/node/pack.sh $(CARGO_TARGET_DIR)/$(NODE_PACK_PROFILE)/libkafka_iam_oauth_node.so $(NODE_TARGET) $(NODE_BUILD)
+
+# test-node installs tarballs made the same way from the debug addon it
+# already has (the packaging is under test, not the optimizer).
+NODE_TEST_PACK := $(NODE_BUILD)/test-pack
+node-test-pack: node-addon
+	scripts/node/pack.sh $(CARGO_TARGET_DIR)/debug/libkafka_iam_oauth_node.so $(NODE_TARGET) $(NODE_TEST_PACK) >/dev/null
+
+# The quick part (about half a minute warm): API, errors, event loop,
+# sharing, @platformatic/kafka, the failures at the broker, exports, types,
+# the tarballs installed with npm alone.
+test-node: node-test-tree node-test-pack
 	source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && cd $(NODE_TEST) && \
-	  $(NODE_TEST_ENV) node --test --test-reporter=spec --test-concurrency=1 api.test.js clients.test.js
+	  $(NODE_TEST_ENV) KIO_NODE_PACK_DIR=$(abspath $(NODE_TEST_PACK)) \
+	  node --test --test-reporter=spec --test-concurrency=1 api.test.js clients.test.js pack.test.js
 
 # The sleeping part (about 3.5 minutes, mostly waiting out three 60 s token
 # lifetimes): KafkaJS through the broker's re-authentication. make test
@@ -80,4 +96,24 @@ demo-node: node-test-tree
 	  AWS_SECRET_ACCESS_KEY=$$KIO_USER_SECRET_ACCESS_KEY AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	  node example.js
 
-.PHONY: node-tools node-addon deps-node node-test-tree test-node test-node-reauth demo-node
+# make bench-node (not in make test): warm provider.token() next to
+# @aws-sdk/client-sts's GetWebIdentityTokenCommand per call, one run, its
+# own emulator; STS calls for 50 clients; the release tarballs (make
+# node-pack) installed into build/node/bench: sizes, install and require time.
+NODE_BENCH := $(NODE_BUILD)/bench
+$(NODE_BENCH)/.deps: benches/node/package.json benches/node/package-lock.json | node-tools
+	@mkdir -p $(NODE_BENCH)
+	cp benches/node/package.json benches/node/package-lock.json $(NODE_BENCH)/
+	cd $(NODE_BENCH) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench-node: node-pack $(NODE_BENCH)/.deps
+	cargo build -q -p kafka-iam-oauth-emulator
+	cp benches/node/token.js $(NODE_BENCH)/
+	cd $(NODE_BENCH) && tgz="$(abspath $(NODE_BUILD))/kafka-iam-oauth-$(KIO_VERSION).tgz $(abspath $(NODE_BUILD))/kafka-iam-oauth-$(NODE_TARGET)-$(KIO_VERSION).tgz" && \
+	  rm -rf node_modules/kafka-iam-oauth node_modules/kafka-iam-oauth-$(NODE_TARGET) && \
+	  start=$$(date +%s%N) && npm install --no-save --no-audit --no-fund --loglevel=error $$tgz && \
+	  BENCH_INSTALL_MS=$$(( ($$(date +%s%N) - start) / 1000000 )) BENCH_TARBALLS="$$tgz" \
+	  KIO_EMULATOR_BIN=$(CARGO_TARGET_DIR)/debug/kafka-iam-oauth-emulator node token.js
+
+.PHONY: node-tools node-addon deps-node node-test-tree node-pack node-test-pack test-node bench-node test-node-reauth demo-node
