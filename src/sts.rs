@@ -613,15 +613,7 @@ async fn build_clients(cfg: &Config) -> Result<AwsClients> {
         .identity_cache(IdentityCache::no_cache())
         // We retry ourselves, with the error advice below.
         .retry_config(RetryConfig::disabled())
-        // A partition with its own token bucket: the SDK's default one lives
-        // in a process-wide mutex-guarded map that every client's first
-        // request locks; a fork() while another thread holds it would leave
-        // our child's first mint waiting forever.
-        .retry_partition(
-            RetryPartition::custom("kafka-iam-oauth")
-                .token_bucket(TokenBucket::unlimited())
-                .build(),
-        )
+        .retry_partition(own_partition("kafka-iam-oauth"))
         .timeout_config(timeouts(cfg))
         .build();
     Ok(AwsClients {
@@ -629,6 +621,95 @@ async fn build_clients(cfg: &Config) -> Result<AwsClients> {
         credentials,
         source,
     })
+}
+
+/// A retry partition with its own token bucket: the SDK's default one
+/// lives in a process-wide mutex-guarded map that every client's first
+/// request locks; a fork() while another thread holds it would leave our
+/// child's first mint waiting forever. For every SDK client the library
+/// builds itself (STS, and AssumeRole for `role_arn`).
+fn own_partition(name: &'static str) -> RetryPartition {
+    RetryPartition::custom(name)
+        .token_bucket(TokenBucket::unlimited())
+        .build()
+}
+
+/// `role_arn`'s AssumeRole, on an STS client of the library's own (its own
+/// retry partition: see [`own_partition`]); aws-config's
+/// `AssumeRoleProvider` builds its client on the default partition and
+/// offers no way to change it. The base provider signs each call (no
+/// identity cache here: the minter caches what this returns).
+#[derive(Debug)]
+struct AssumeRole {
+    sts: aws_sdk_sts::Client,
+    role: String,
+    session_name: String,
+    external_id: Option<String>,
+}
+
+/// AssumeRole of `role` signed by `base` ([`AssumeRole`]), on `sdk`'s STS
+/// endpoint, region, timeouts and retry settings. Without a session name,
+/// `assume-role-provider-<ms since epoch>`, as aws-config names it.
+pub(crate) fn assume_role(
+    sdk: &SdkConfig,
+    base: SharedCredentialsProvider,
+    role: &str,
+    session_name: Option<String>,
+    external_id: Option<String>,
+) -> SharedCredentialsProvider {
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .identity_cache(IdentityCache::no_cache())
+            .credentials_provider(base)
+            .retry_partition(own_partition("kafka-iam-oauth-assume-role"))
+            .build(),
+    );
+    let session_name = session_name.unwrap_or_else(|| {
+        let ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        format!("assume-role-provider-{ms}")
+    });
+    SharedCredentialsProvider::new(AssumeRole {
+        sts,
+        role: role.to_string(),
+        session_name,
+        external_id,
+    })
+}
+
+impl ProvideCredentials for AssumeRole {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            let out = self
+                .sts
+                .assume_role()
+                .role_arn(&self.role)
+                .role_session_name(&self.session_name)
+                .set_external_id(self.external_id.clone())
+                .send()
+                .await
+                .map_err(CredentialsError::provider_error)?;
+            let c = out.credentials().ok_or_else(|| {
+                CredentialsError::unhandled("AssumeRole answered without credentials")
+            })?;
+            let expiry = SystemTime::try_from(*c.expiration()).map_err(|_| {
+                CredentialsError::unhandled("AssumeRole answered an unusable Expiration")
+            })?;
+            Ok(Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_string()),
+                Some(expiry),
+                "AssumeRoleProvider",
+            ))
+        })
+    }
 }
 
 /// The SDK's own timeouts, for the STS client and (through the loader) the
@@ -695,19 +776,13 @@ async fn credentials_provider(
         return Ok((base, source));
     };
     // A fixed session name keeps the assumed-role identity stable.
-    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
-        .session_name(
-            cfg.role_session_name
-                .clone()
-                .or_else(|| crate::config::default_of("role_session_name").map(String::from))
-                .unwrap_or_default(),
-        )
-        .configure(sdk);
-    if let Some(id) = &cfg.external_id {
-        builder = builder.external_id(id);
-    }
+    let session_name = cfg
+        .role_session_name
+        .clone()
+        .or_else(|| crate::config::default_of("role_session_name").map(String::from))
+        .unwrap_or_default();
     Ok((
-        SharedCredentialsProvider::new(builder.build_from_provider(base).await),
+        assume_role(sdk, base, role, Some(session_name), cfg.external_id.clone()),
         format!("AssumeRole of {role} (with credentials from {source})"),
     ))
 }

@@ -111,6 +111,61 @@ fn fork_while_a_mint_is_in_flight_the_child_mints_its_own() {
     assert_eq!(p.stats().mints, 1, "the child's mint is not the parent's");
 }
 
+/// With `role_arn` (issue 20): the child's own credential chain (a new
+/// AssumeRole client, on the library's own retry partition, not the SDK's
+/// process-wide one) mints while the parent's role_arn mint is in flight.
+#[test]
+fn fork_while_a_role_arn_mint_is_in_flight_the_child_assumes_the_role() {
+    setup_env(true);
+    let emu = emulator();
+    emu.set_fault(Fault::latency(Duration::from_millis(1500)));
+    let role = format!(
+        "arn:aws:iam::{}:role/kafka-fork",
+        kafka_iam_oauth_emulator::ACCOUNT_ID
+    );
+    let p = provider(
+        &emu,
+        "fork-role-parent",
+        &format!("role_arn={role},role_session_name=fork-parent"),
+    );
+    let waiter = {
+        let p = p.clone();
+        std::thread::spawn(move || p.token_timeout(Duration::from_secs(10)).map(|_| ()))
+    };
+    let started = Instant::now();
+    while sts_calls(&emu) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no mint started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Another session name: another shared part, so the child builds its
+    // own SDK clients (its AssumeRole client's first request included).
+    let child_config = config(
+        &emu,
+        "fork-role-child",
+        &format!("role_arn={role},role_session_name=fork-child"),
+    );
+    let code = in_child(|| {
+        let Ok(child) = kafka_iam_oauth::Provider::new(&child_config, "") else {
+            return 3;
+        };
+        match child.token_timeout(Duration::from_secs(10)) {
+            Ok(t) if t.principal().contains(":role/kafka-fork") => 0,
+            Ok(_) => 2,
+            Err(_) => 1,
+        }
+    });
+    assert_eq!(code, 0, "the child could not mint with role_arn");
+    waiter.join().unwrap().expect("the parent's mint completes");
+    assert_eq!(
+        emu.stats().requests["AssumeRole"],
+        2,
+        "the parent's and the child's"
+    );
+}
+
 #[test]
 fn fork_while_threads_contend_for_the_cache_the_child_mints() {
     setup_env(true);

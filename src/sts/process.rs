@@ -135,14 +135,7 @@ impl ProfileProcess {
         let Some(role) = self.role else {
             return process;
         };
-        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.arn).configure(sdk);
-        if let Some(name) = role.session_name {
-            builder = builder.session_name(name);
-        }
-        if let Some(id) = role.external_id {
-            builder = builder.external_id(id);
-        }
-        SharedCredentialsProvider::new(builder.build_from_provider(process).await)
+        super::assume_role(sdk, process, &role.arn, role.session_name, role.external_id)
     }
 }
 
