@@ -1,7 +1,9 @@
 # Go: the cgo binding (bindings/go, static library by default, -tags dynamic
-# through pkg-config), its confluent-kafka-go v2 adapter (bindings/go/confluent)
-# and examples/go. Go modules come from the Go module proxy.
-TEST_SUITES += test-go
+# through pkg-config), its confluent-kafka-go v2 adapter (bindings/go/confluent),
+# the pure-Go clients' adapters (bindings/go/sarama, franz, kafkago: each its
+# own module; their end-to-end tests in bindings/go/internal/clients) and
+# examples/go. Go modules come from the Go module proxy.
+TEST_SUITES += test-go test-go-clients
 DEMOS += demo-go
 
 GO ?= go
@@ -32,6 +34,7 @@ go-deps:
 	@command -v $(GO) >/dev/null || { echo "go: Go 1.22 or newer is needed (https://go.dev/dl/)" >&2; exit 1; }
 	@cd bindings/go && $(GO) mod download
 	@cd examples/go && $(GO) mod download
+	@for m in sarama franz kafkago internal/clients; do (cd bindings/go/$$m && $(GO) mod download) || exit 1; done
 
 # For -tags dynamic: `make install` into the build-local $(GO_PREFIX), so the
 # binding links through the same kafka_iam_oauth.pc every C user gets
@@ -42,6 +45,12 @@ go-pkgconfig:
 test-go: go-deps go-lib go-pkgconfig
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && env $(GO_ENV) ./bindings/go/run-tests.sh
 
+# The sleeping part (about 4 minutes, mostly waiting): sarama, franz-go and
+# kafka-go side by side through three 60 s token lifetimes with broker
+# re-authentication; meant to run beside the other suites with KIO_ISOLATED=1.
+test-go-clients: go-deps go-lib
+	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && env $(GO_ENV) ./bindings/go/internal/clients/run-long.sh
+
 demo-go: go-deps go-lib
 	@mkdir -p $(GO_BUILD)/bin
 	@cd examples/go && env $(GO_ENV) $(GO) build -o $(GO_BUILD)/bin/ ./...
@@ -49,6 +58,8 @@ demo-go: go-deps go-lib
 	export $(GO_DEMO_AWS) KAFKA_BOOTSTRAP_SERVERS="$$KIO_BOOTSTRAP_SSL" KAFKA_SECURITY_PROTOCOL=SASL_SSL \
 	  SSL_CA_LOCATION="$$KIO_CA_PEM" KAFKA_TOPIC="$$KIO_TOPIC" KAFKA_GROUP="$$KIO_GROUP" \
 	  SASL_OAUTHBEARER_CONFIG="region=eu-west-1,audience=$$KIO_AUDIENCE,sts_endpoint=$$KIO_EMULATOR_URL" && \
-	$(GO_BUILD)/bin/producer -run $$run -messages 5 && $(GO_BUILD)/bin/consumer -run $$run -messages 5
+	$(GO_BUILD)/bin/producer -run $$run -messages 5 && $(GO_BUILD)/bin/consumer -run $$run -messages 5 && \
+	$(GO_BUILD)/bin/sarama -run $$run -messages 3 && $(GO_BUILD)/bin/franz -run $$run -messages 3 && \
+	$(GO_BUILD)/bin/kafkago -run $$run -messages 3
 
-.PHONY: go-lib go-deps go-pkgconfig test-go demo-go
+.PHONY: go-lib go-deps go-pkgconfig test-go test-go-clients demo-go

@@ -4,7 +4,10 @@
 # the race detector against the static library (unit tests against a
 # private emulator, end-to-end tests through confluent-kafka-go against the
 # broker), the link test against the shared library (-tags dynamic,
-# pkg-config), and a build of examples/go. Prints one summary line.
+# pkg-config), a build of examples/go, and the pure-Go clients' adapters
+# (sarama, franz, kafkago: each its own module, vetted and tested under the
+# race detector) with their quick end-to-end tests (internal/clients; its
+# TestLong* run in make test-go-clients). Prints one summary line.
 set -uo pipefail
 cd "$(dirname "$0")"
 # One log directory per harness run dir, so suites run at once in this tree
@@ -14,6 +17,7 @@ logs=$(mkdir -p "../../build/go/logs/$tag" && cd "../../build/go/logs/$tag" && p
 bin=$(mkdir -p ../../build/go/bin && cd ../../build/go/bin && pwd)
 export AWS_EC2_METADATA_DISABLED=true
 failed=0
+adapter_logs=()
 step() { # name, command...
   local name=$1; shift
   if ! "$@" >"$logs/$name.log" 2>&1; then
@@ -32,6 +36,17 @@ if [ -n "$unformatted" ]; then echo "Go: not gofmt-formatted: $unformatted"; fai
 step vet go vet ./...
 (cd ../../examples/go && go vet ./... && go build -o "$bin/" ./...) >"$logs/examples.log" 2>&1 ||
   { echo "Go: examples/go does not build:"; tail -n 20 "$logs/examples.log"; failed=$((failed + 1)); }
+# The pure-Go clients' adapters: each module's unit tests (a private
+# emulator) under the race detector, then the refusals end to end against
+# the broker, all three clients in one process. That one is built without
+# -race: the same test binary as make test-go-clients (run beside this
+# suite), so it is built once.
+for m in sarama franz kafkago internal/clients; do
+  name=adapter-$(basename "$m")
+  flags=(-race); [ "$m" = internal/clients ] && flags=(-skip TestLong)
+  (cd "$m" && go vet ./... && go test "${flags[@]}" -count=1 -v ./...) >"$logs/$name.log" 2>&1
+  adapter_logs+=("$logs/$name.log")
+done
 # Shared library through pkg-config: the unit tests that prove linking and use.
 go test -tags dynamic -race -count=1 -v -run 'TestLinkModeIsTheOneBuilt|TestVersionMatchesTheHeader|TestTokenIsAJWTForTheIAMPrincipal' . \
   >"$logs/test-dynamic.log" 2>&1
@@ -39,14 +54,20 @@ dynamic_rc=$?
 wait $static_pid
 static_rc=$?
 
-passed=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" | grep -c '^--- PASS')
-fails=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" | grep -c '^--- FAIL')
-grep -h -E '^(ok|FAIL|---) ' "$logs/test-static.log" "$logs/test-dynamic.log" | grep -v -- '--- PASS'
+passed=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" "${adapter_logs[@]}" | grep -c '^--- PASS')
+fails=$(cat "$logs/test-static.log" "$logs/test-dynamic.log" "${adapter_logs[@]}" | grep -c '^--- FAIL')
+grep -h -E '^(ok|FAIL|---) ' "$logs/test-static.log" "$logs/test-dynamic.log" "${adapter_logs[@]}" | grep -v -- '--- PASS'
+for log in "${adapter_logs[@]}"; do
+  if ! grep -q '^ok' "$log" || grep -q -E '^(FAIL|panic:|# )' "$log"; then
+    echo "Go: $(basename "$log" .log) failed:"; grep -v '^\[sarama\]' "$log" | grep -B2 -A20 -E '^(--- FAIL|panic:|FAIL|# |vet:)' | head -n 60
+    [ "$(grep -c '^--- FAIL' "$log")" -gt 0 ] || failed=$((failed + 1))
+  fi
+done
 grep -h 'produced .* messages over' "$logs/test-static.log" || true
 if [ $static_rc -ne 0 ] || [ $dynamic_rc -ne 0 ]; then
   [ "$fails" -gt 0 ] || fails=1 # a build failure or a panic outside a test
   grep -h -B2 -A30 -E '^(--- FAIL|panic:|FAIL	|# )' "$logs/test-static.log" "$logs/test-dynamic.log" | grep -v '^%' | head -n 80
 fi
 fails=$((fails + failed))
-echo "Go: $passed passed, $fails failed (go test -race; static and -tags dynamic; logs in build/go/logs/$tag)"
+echo "Go: $passed passed, $fails failed (go test -race; static and -tags dynamic; the sarama, franz-go and kafka-go adapters; logs in build/go/logs/$tag)"
 [ "$fails" -eq 0 ] && [ "$passed" -gt 0 ]
