@@ -37,6 +37,7 @@ fn child() {
         "sts_declared" => sts_oversized(FaultMode::Oversized),
         "sts_chunked" => sts_oversized(FaultMode::OversizedChunked),
         "container" => container_oversized(),
+        "imds" => imds_oversized(),
         other => panic!("unknown scenario {other}"),
     }
     println!("scenario {scenario} passed");
@@ -55,6 +56,11 @@ fn an_oversized_chunked_sts_answer_is_refused_at_the_cap() {
 #[test]
 fn an_oversized_container_credentials_answer_is_refused_at_the_cap() {
     common::run_in_child(CHILD, "container", &[]);
+}
+
+#[test]
+fn an_oversized_imds_answer_is_refused_at_the_cap() {
+    common::run_in_child(CHILD, "imds", &[]);
 }
 
 /// The process's peak resident set (`VmHWM`), bytes.
@@ -204,4 +210,51 @@ fn container_oversized() {
     wait_for_next_attempt(&p2);
     let t = p2.token().expect("the next good answer");
     assert_eq!(t.principal(), ECS_TASK_ROLE.arn);
+}
+
+fn imds_oversized() {
+    let dir = tempfile::tempdir().unwrap();
+    base_env(dir.path());
+    let emu = Emulator::start(EmulatorOptions::default()).unwrap();
+    let url = emu.url().trim_end_matches('/').to_string();
+    std::env::remove_var("AWS_EC2_METADATA_DISABLED");
+    std::env::set_var("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url);
+    let requests = || {
+        emu.source_stats()
+            .requests
+            .get("IMDS")
+            .copied()
+            .unwrap_or(0)
+    };
+    // Not warmed first: the bound holds with the chain's first load in it.
+    emu.set_source_fault(Source::Imds, SourceFault::Oversized);
+    let p = provider(&url, "imds");
+    let before = peak_rss();
+    let started = Instant::now();
+    let e = p.token().expect_err("a 256 MiB answer is refused");
+    let took = started.elapsed();
+    let growth = peak_rss().saturating_sub(before);
+    println!(
+        "imds: {OVERSIZED_BYTES}-byte answers refused in {} ms ({} requests), peak RSS growth {} KiB: {e}",
+        took.as_millis(),
+        requests(),
+        growth / 1024
+    );
+    assert!(
+        growth < PEAK_GROWTH_BOUND,
+        "peak RSS grew by {growth} bytes (bound {PEAK_GROWTH_BOUND})"
+    );
+    // aws-config's IMDS provider reports any IMDS failure as "no
+    // credentials" to its chain: the refusal's wording does not reach the
+    // error (the container provider's does, above).
+    assert_eq!(e.kind(), ErrorKind::Credentials, "{e}");
+    assert_eq!(
+        requests(),
+        1,
+        "one request: the token PUT's answer is refused, neither retried nor followed"
+    );
+
+    emu.set_source_fault(Source::Imds, SourceFault::None);
+    wait_for_next_attempt(&p);
+    p.token().expect("the next good answer");
 }
