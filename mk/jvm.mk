@@ -12,22 +12,25 @@ JVM_ARCH := $(shell uname -m)
 JVM_LIB := libkafka_iam_oauth_jni.so
 JVM_JAR := $(JVM_BUILD)/kafka-iam-oauth-$(KIO_VERSION).jar
 JVM_MVN := mvn -B -q -Dstyle.color=never -f bindings/jvm/pom.xml
+# debug in make test (make build's library); `make bench-java JVM_PROFILE=release`
+# measures an optimised one.
+JVM_PROFILE ?= debug
 
 jvm-jar:
 	@grep -q "<version>$(KIO_VERSION)</version>" bindings/jvm/pom.xml || \
 	  { echo "jvm-jar: bindings/jvm/pom.xml's version is not $(KIO_VERSION) (Cargo.toml)" >&2; exit 1; }
-	cargo build -q -p kafka-iam-oauth-jvm
+	cargo build -q -p kafka-iam-oauth-jvm $(if $(filter release,$(JVM_PROFILE)),--release,)
 	@rm -rf $(JVM_BUILD)/native && mkdir -p $(JVM_BUILD)/native/linux/$(JVM_ARCH)
-	objcopy --strip-debug $(CARGO_TARGET_DIR)/debug/$(JVM_LIB) $(JVM_BUILD)/native/linux/$(JVM_ARCH)/$(JVM_LIB)
+	objcopy --strip-debug $(CARGO_TARGET_DIR)/$(JVM_PROFILE)/$(JVM_LIB) $(JVM_BUILD)/native/linux/$(JVM_ARCH)/$(JVM_LIB)
 	$(JVM_MVN) install >$(JVM_BUILD)/mvn-jar.log 2>&1 || { cat $(JVM_BUILD)/mvn-jar.log >&2; exit 1; }
 	cp $(JVM_BUILD)/target/kafka-iam-oauth-$(KIO_VERSION).jar $(JVM_JAR)
-	@echo "jvm-jar: $(JVM_JAR) ($$(du -k $(JVM_JAR) | cut -f1) KiB; linux/$(JVM_ARCH))"
+	@echo "jvm-jar: $(JVM_JAR) ($$(du -k $(JVM_JAR) | cut -f1) KiB; linux/$(JVM_ARCH), $(JVM_PROFILE))"
 
 .PHONY: jvm-jar
 
 # The JVM figures of docs/java.md (not in make test; needs the harness):
 # handle() per call, STS mints for 10 clients in one JVM, RSS, JAR size.
-# JVM_JAR=dist/kafka-iam-oauth-VERSION.jar measures the release JAR.
+# JVM_PROFILE=release measures an optimised library (the figures in docs/java.md).
 bench-java: jvm-jar
 	cargo build -q -p kafka-iam-oauth-cli
 	KIO_JVM_JAR=$(JVM_JAR) tests/java/bench/run.sh
