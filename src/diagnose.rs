@@ -331,6 +331,68 @@ pub fn run(
     report
 }
 
+/// [`run`] on a thread of its own, waiting for it at most `timeout`: the
+/// report (passed or not), or a [`ErrorKind::Timeout`] error naming the
+/// check still running. Past the deadline the thread is left to finish on
+/// its own (each network step is bounded by `mint_timeout_seconds`). The
+/// deadline of the front doors' `check()` (Python's, Node's: the caller
+/// gives one, and waits no longer whatever STS does).
+pub fn run_within(
+    config: &str,
+    extensions: &str,
+    options: &Options,
+    timeout: std::time::Duration,
+) -> Result<Report> {
+    use std::sync::mpsc;
+    enum Msg {
+        Step(Check),
+        Done(Box<Report>),
+    }
+    let (tx, rx) = mpsc::channel();
+    let done = tx.clone();
+    let (config, extensions, options) = (config.to_owned(), extensions.to_owned(), options.clone());
+    std::thread::Builder::new()
+        .name("kafka-iam-oauth-check".into())
+        .spawn(move || {
+            let report = run(&config, &extensions, &options, |step| {
+                let _ = tx.send(Msg::Step(step.check));
+            });
+            let _ = done.send(Msg::Done(Box::new(report)));
+        })
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the checks: {e}")))?;
+    let deadline = std::time::Instant::now() + timeout;
+    // Steps arrive as they finish: on a timeout, the one after the last
+    // reported is still running.
+    let mut last: Option<Check> = None;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Msg::Step(c)) => last = Some(c),
+            Ok(Msg::Done(report)) => return Ok(*report),
+            Err(_) => {
+                let running = match last {
+                    None => Check::ALL[0],
+                    Some(c) => Check::ALL
+                        .iter()
+                        .skip_while(|x| **x != c)
+                        .nth(1)
+                        .copied()
+                        .unwrap_or(c),
+                };
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the checks did not finish within {:.3} s: still at \"{}\" (allow more time, or see mint_timeout_seconds)",
+                        timeout.as_secs_f64(),
+                        running.title()
+                    ),
+                )
+                .with_retryable(true));
+            }
+        }
+    }
+}
+
 /// [`run`] without progress: the report, or the first failure's error.
 pub fn check(config: &str, extensions: &str, options: &Options) -> Result<Report> {
     run(config, extensions, options, |_| {}).into_result()

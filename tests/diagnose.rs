@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{config, emulator, setup_env, Policy, USER_ARN};
+use common::{config, emulator, setup_env, Fault, Policy, USER_ARN};
 use kafka_iam_oauth::diagnose::{self, Check, Options, Verdict};
 use kafka_iam_oauth::{ErrorKind, Provider};
 use std::time::{Duration, Instant};
@@ -109,4 +109,31 @@ fn sts_refusals_fail_their_own_step_with_the_core_error() {
     let e = diagnose::check("region=eu-west-1", "", &Options::default()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert_eq!(emu.stats().requests.values().sum::<u64>(), before);
+}
+
+#[test]
+fn run_within_names_the_check_still_running_at_its_deadline() {
+    setup_env(true);
+    let emu = emulator();
+    let cfg = config(&emu, "diagnose-deadline", "");
+    let report = diagnose::run_within(&cfg, "", &Options::default(), RUN_BOUND).unwrap();
+    assert!(report.passed(), "{:?}", report.failure());
+    // GetWebIdentityToken answers after 3 s: the federation check (the
+    // first that calls it) is still running at a 500 ms deadline.
+    emu.set_fault(Fault::latency(Duration::from_secs(3)));
+    let started = Instant::now();
+    let e = diagnose::run_within(&cfg, "", &Options::default(), Duration::from_millis(500))
+        .unwrap_err();
+    emu.set_fault(Fault::default());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(
+        e.message().contains(Check::Federation.title()),
+        "{}",
+        e.message()
+    );
 }

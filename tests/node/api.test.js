@@ -12,7 +12,7 @@ const util = require('node:util')
 const { execFileSync, spawnSync } = require('node:child_process')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const kio = require('kafka-iam-oauth')
-const { ENV, AUDIENCE, EMULATOR, freshConfig, emulator, stsCalls } = require('./helpers')
+const { ENV, AUDIENCE, EMULATOR, freshConfig, emulator, stsCalls, noCredentialsEnv } = require('./helpers')
 
 /** The longest the event loop may stall while a first token is minted. */
 const STALL_BOUND_MS = 50
@@ -130,14 +130,7 @@ test('AccessDenied at STS is an StsError naming sts:GetWebIdentityToken and the 
 })
 
 test('no AWS credentials: a CredentialsError naming the missing credentials', () => {
-  const env = { ...process.env }
-  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k]
-  Object.assign(env, {
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: ENV.AWS_CONFIG_FILE,
-    AWS_SHARED_CREDENTIALS_FILE: ENV.AWS_SHARED_CREDENTIALS_FILE,
-    HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'kio-node-home-'))
-  })
+  const env = noCredentialsEnv()
   const script = `
     const kio = require('kafka-iam-oauth')
     new kio.TokenProvider(${JSON.stringify(freshConfig('nocreds'))}).token().then(
@@ -169,6 +162,19 @@ test(`a first mint with STS answering in ${STS_LATENCY_MS} ms never stalls the e
   const maxMs = h.max / 1e6
   assert.ok(maxMs < STALL_BOUND_MS, `event loop stalled ${maxMs.toFixed(1)} ms (bound ${STALL_BOUND_MS} ms)`)
   assert.ok(ticks >= (STS_LATENCY_MS / 20) * 0.5, `the 20 ms timer fired ${ticks} times during the mint`)
+})
+
+test('check() rejects with a TimeoutError naming the check still running at timeoutMs', async (t) => {
+  await emulator('/_emulator/faults', { latency_ms: STS_LATENCY_MS })
+  t.after(() => emulator('/_emulator/faults', { mode: 'none' }))
+  const started = Date.now()
+  await assert.rejects(kio.check(freshConfig('check-deadline'), { timeoutMs: 500 }), (e) => {
+    assert.ok(e instanceof kio.TimeoutError, String(e))
+    assert.equal(e.retryable, true)
+    assert.match(e.message, /still at "outbound web identity federation enabled"/)
+    return true
+  })
+  assert.ok(Date.now() - started < STS_LATENCY_MS, 'rejected at its deadline, not when STS answered')
 })
 
 test('check() passes every step against the emulator and names the principal', async () => {

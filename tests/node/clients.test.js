@@ -8,13 +8,11 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
 const { execFile } = require('node:child_process')
 const { promisify } = require('node:util')
 const { Kafka, logLevel } = require('kafkajs')
 const kio = require('kafka-iam-oauth')
-const { ENV, AUDIENCE, NODE_TOPIC, NODE_GROUP_PREFIX, ensureNodeTopic, freshConfig, emulator, stsCalls, kafkajsBase, collectingLogger } = require('./helpers')
+const { ENV, AUDIENCE, NODE_TOPIC, NODE_GROUP_PREFIX, ensureNodeTopic, noCredentialsEnv, freshConfig, emulator, stsCalls, kafkajsBase, collectingLogger } = require('./helpers')
 
 const TOPIC = ENV.KIO_TOPIC
 /** How long an application may wait for a failure's error (the library's
@@ -129,15 +127,7 @@ test('AccessDenied at STS: KafkaJS connect() fails with the StsError naming sts:
 })
 
 test('no AWS credentials: KafkaJS connect() fails with the CredentialsError', async () => {
-  const env = { ...process.env }
-  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k]
-  Object.assign(env, {
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: ENV.AWS_CONFIG_FILE,
-    AWS_SHARED_CREDENTIALS_FILE: ENV.AWS_SHARED_CREDENTIALS_FILE,
-    HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'kio-node-home-')),
-    KIO_CONFIG: JSON.stringify(freshConfig('kafkajs-nocreds'))
-  })
+  const env = noCredentialsEnv({ KIO_CONFIG: JSON.stringify(freshConfig('kafkajs-nocreds')) })
   const script = `
     const { Kafka, logLevel } = require('kafkajs')
     const kio = require('kafka-iam-oauth')

@@ -41,6 +41,22 @@ async function stsCalls () {
   return s.requests.GetWebIdentityToken || 0
 }
 
+/** The environment of a child process with no AWS credentials anywhere
+ * (no keys, empty config files, a fresh HOME, no IMDS). */
+function noCredentialsEnv (extra = {}) {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const env = { ...process.env }
+  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k]
+  return Object.assign(env, {
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: ENV.AWS_CONFIG_FILE,
+    AWS_SHARED_CREDENTIALS_FILE: ENV.AWS_SHARED_CREDENTIALS_FILE,
+    HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'kio-node-home-'))
+  }, extra)
+}
+
 /** KafkaJS's connection options for the harness's SASL_SSL listener. */
 function kafkajsBase (oauthBearerProvider, extra = {}) {
   const fs = require('node:fs')
@@ -115,4 +131,4 @@ async function ensureNodeTopic () {
   }
 }
 
-module.exports = { NODE_TOPIC, NODE_GROUP_PREFIX, ensureNodeTopic, ENV, EMULATOR, AUDIENCE, freshConfig, emulator, stsCalls, kafkajsBase, collectingLogger }
+module.exports = { NODE_TOPIC, NODE_GROUP_PREFIX, ensureNodeTopic, noCredentialsEnv, ENV, EMULATOR, AUDIENCE, freshConfig, emulator, stsCalls, kafkajsBase, collectingLogger }

@@ -15,7 +15,7 @@
 //! subclasses (`ConfigError`, `StsError`, ...). Tokens are never in a
 //! message.
 
-use kafka_iam_oauth::diagnose::{self, Check, Options, Report};
+use kafka_iam_oauth::diagnose::{self, Options, Report};
 use kafka_iam_oauth::{Config, Error as CoreError, ErrorKind, Provider, Token};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -321,11 +321,11 @@ fn check_report(report: &Report) -> CheckReport {
     }
 }
 
-/// `check()`: the core's set-up checks (`diagnose`, what `kafka-iam-oauth
-/// doctor` runs), on threads of their own. Resolves with the report when
-/// every step passed; rejects with the failed step's own error (with
-/// `steps` attached), or a timeout error naming the step still running
-/// once `timeoutMs` has passed.
+/// `check()`: the core's set-up checks (`diagnose::run_within`, what
+/// `kafka-iam-oauth doctor` runs), off the event loop. Resolves with the
+/// report when every step passed; rejects with the failed step's own error
+/// (with `steps` attached), or a timeout error naming the step still
+/// running once `timeoutMs` has passed.
 #[napi(ts_return_type = "Promise<CheckReport>")]
 pub fn check<'e>(
     env: &'e Env,
@@ -335,7 +335,6 @@ pub fn check<'e>(
     expected_audience: Option<String>,
     timeout_ms: Option<f64>,
 ) -> Result<Object<'e>> {
-    use std::sync::mpsc;
     let timeout = timeout_arg(timeout_ms)?;
     let (config, extensions) = (config_text(&config), extensions_text(&extensions));
     let options = Options {
@@ -343,70 +342,17 @@ pub fn check<'e>(
         expected_audience,
     };
     let (deferred, promise) = env.create_deferred()?;
-    enum Msg {
-        Step(Check),
-        Done(Box<Report>),
-    }
-    // The checks run on one thread; another waits for them with the
-    // deadline and settles the Promise (a check past its deadline is left
-    // to finish on its own, bounded by mint_timeout_seconds).
+    // The core's deadline wait runs on a thread of its own (and the checks
+    // on another), so the event loop never waits for it.
     let waiter = move || {
-        let (tx, rx) = mpsc::channel();
-        let done = tx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("kafka-iam-oauth-check".into())
-            .spawn(move || {
-                let report = diagnose::run(&config, &extensions, &options, |step| {
-                    let _ = tx.send(Msg::Step(step.check));
-                });
-                let _ = done.send(Msg::Done(Box::new(report)));
-            });
-        let outcome: std::result::Result<Report, CoreError> = match spawned {
-            Err(e) => Err(CoreError::new(
-                ErrorKind::Internal,
-                format!("cannot start the check: {e}"),
-            )),
-            Ok(_) => {
-                let deadline = std::time::Instant::now() + timeout;
-                let mut last: Option<Check> = None;
-                loop {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    match rx.recv_timeout(left) {
-                        Ok(Msg::Step(c)) => last = Some(c),
-                        Ok(Msg::Done(report)) => break Ok(*report),
-                        Err(_) => {
-                            let running = match last {
-                                None => Check::ALL[0],
-                                Some(c) => Check::ALL
-                                    .iter()
-                                    .skip_while(|x| **x != c)
-                                    .nth(1)
-                                    .copied()
-                                    .unwrap_or(c),
-                            };
-                            break Err(CoreError::new(
-                                ErrorKind::Timeout,
-                                format!(
-                                    "check() did not finish within {} ms: still at \"{}\" (raise timeoutMs, or see mint_timeout_seconds)",
-                                    timeout.as_millis(),
-                                    running.title()
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-        };
+        let outcome = diagnose::run_within(&config, &extensions, &options, timeout);
         deferred.resolve(move |env| match outcome {
             Err(e) => Err(js_error(&env, &e)),
             Ok(report) => {
                 let steps = steps_of(&report);
                 match report.into_result() {
                     Ok(report) => Ok(check_report(&report)),
-                    Err(e) => {
-                        let err = js_error(&env, &e);
-                        attach_steps(&env, err, steps)
-                    }
+                    Err(e) => attach_steps(&env, js_error(&env, &e), steps),
                 }
             }
         });
