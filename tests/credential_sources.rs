@@ -50,6 +50,7 @@ fn child() {
         "ecs" => ecs(),
         "imds" => imds(),
         "sso" => sso(),
+        "sso_fork" => sso_fork(),
         "credential_process" => credential_process(),
         "env_keys_and_imds" => env_keys_and_imds(),
         "profile_and_irsa" => profile_and_irsa(),
@@ -86,6 +87,11 @@ fn ec2_instance_metadata_v2_and_v1_refused() {
 #[test]
 fn iam_identity_center_sso_session_with_cached_token() {
     run_child("sso");
+}
+
+#[test]
+fn fork_while_an_sso_mint_is_in_flight_the_child_mints() {
+    run_child("sso_fork");
 }
 
 #[test]
@@ -293,6 +299,73 @@ fn imds() {
 
 fn sso() {
     let c = start();
+    sso_env(&c);
+    let t = c.provider("kafka-sso", "").token().expect("SSO mints");
+    assert_eq!(t.principal(), SSO_ROLE.arn);
+    assert_eq!(c.requests("GetRoleCredentials"), 1);
+}
+
+/// Fork while an SSO profile's mint is in flight (issue 20): the child
+/// builds its own chain (a new SSO client: aws-config gives it the SDK's
+/// default retry partition, see docs/rust.md) and mints.
+fn sso_fork() {
+    let c = start();
+    sso_env(&c);
+    c.emu.set_fault(kafka_iam_oauth_emulator::Fault::latency(
+        Duration::from_millis(1500),
+    ));
+    let p = c.provider("kafka-sso-fork-parent", "");
+    let waiter = {
+        let p = p.clone();
+        std::thread::spawn(move || p.token_timeout(Duration::from_secs(10)).map(|_| ()))
+    };
+    let started = Instant::now();
+    while c.emu.stats().requests["GetWebIdentityToken"] == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no mint started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Another deadline: another shared part, so the child loads the SSO
+    // profile and builds its own SDK clients.
+    let child = c.provider("kafka-sso-fork-child", "mint_timeout_seconds=9");
+    // SAFETY: the child only uses this library and then _exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = match child.token_timeout(Duration::from_secs(10)) {
+            Ok(t) if t.principal() == SSO_ROLE.arn => 0,
+            Ok(_) => 2,
+            Err(_) => 1,
+        };
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    let started = Instant::now();
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != pid {
+        if started.elapsed() > Duration::from_secs(30) {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the child hung after fork");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child could not mint with the SSO profile: status {status}"
+    );
+    waiter.join().unwrap().expect("the parent's mint completes");
+    assert_eq!(
+        c.requests("GetRoleCredentials"),
+        2,
+        "the parent's and the child's"
+    );
+}
+
+/// IAM Identity Center as `aws sso login` leaves it: the profile
+/// `developer` with an `sso_session`, its cached token, the portal on the
+/// emulator.
+fn sso_env(c: &Child) {
     let home = PathBuf::from(std::env::var_os("HOME").unwrap());
     // The SDK finds `aws sso login`'s token by the SHA-1 of the session name.
     let cache = home.join(".aws/sso/cache");
@@ -331,9 +404,6 @@ fn sso() {
     // The portal is reached through the SDK's endpoint override.
     std::env::set_var("AWS_ENDPOINT_URL_SSO", c.emu.url());
     std::env::set_var("AWS_PROFILE", "developer");
-    let t = c.provider("kafka-sso", "").token().expect("SSO mints");
-    assert_eq!(t.principal(), SSO_ROLE.arn);
-    assert_eq!(c.requests("GetRoleCredentials"), 1);
 }
 
 /// `now + seconds` as `2026-01-01T00:00:00Z`.
