@@ -94,54 +94,43 @@ python3 tests/java/watch_token_file.py "$TOKEN" "$((RUN_SECONDS + DRAIN_BOUND_S)
 WATCH_PID=$!
 PIDS+=("$WATCH_PID")
 
+N_CONSOLE=$RUN_SECONDS # one line a second per producer
+declare -A MARK CONSUMER_PID PRODUCER_PID
+# console_pair NAME PROPS CLASSPATH [JVM OPTION...]: Kafka's console consumer
+# (partition 0 from the start, no group: the group ACL is the Maven test's;
+# it re-authenticates all the same) and console producer (one line a second,
+# marked NAME-...) on the harness's jars, configured by PROPS only; output
+# in $WORK/NAME-consumed.txt, logs in $LOGS/NAME-{consumer,producer}.log.
+# Each JVM runs in its subshell's place (exec), so that its pid is the one
+# `kill` stops; killed past the run's bound.
+console_pair() {
+  local name=$1 props=$2 cp=$3
+  shift 3
+  local java=(timeout --kill-after=5 "$((RUN_SECONDS + DRAIN_BOUND_S))" java -Xmx256m -XX:TieredStopAtLevel=1
+    -XX:+UseSerialGC -Dlog4j2.configurationFile="$ROOT/tests/java/log4j2-clients.xml" "$@" -cp "$cp")
+  MARK[$name]="$name-$(date +%s%N)"
+  (exec "${java[@]}" org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
+    --command-config "$props" --topic "$KIO_JVM_TOPIC" --partition 0 --offset earliest \
+    >"$WORK/$name-consumed.txt" 2>"$LOGS/$name-consumer.log") &
+  CONSUMER_PID[$name]=$!
+  PIDS+=("$!")
+  for ((i = 1; i <= N_CONSOLE; i++)); do echo "${MARK[$name]}-$i"; sleep 1; done |
+    (exec "${java[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
+      --command-config "$props" --topic "$KIO_JVM_TOPIC" >"$LOGS/$name-producer.log" 2>&1) &
+  PRODUCER_PID[$name]=$!
+  PIDS+=("$!")
+}
+
 # (a) The properties file is all the console tools get (README, "Java and
 # other JVM clients"); the allowed-URLs property goes on the JVM's command line.
 PROPS=$WORK/client.properties
 examples/java/client_properties.sh "$TOKEN" "$KIO_CA_PEM" >"$PROPS"
-# A console client on the harness's jars, in this subshell's place (exec),
-# so that its pid is the one `kill` stops; killed past the run's bound.
-client_java() {
-  exec timeout --kill-after=5 "$((RUN_SECONDS + DRAIN_BOUND_S))" java -Xmx256m -XX:TieredStopAtLevel=1 \
-    -XX:+UseSerialGC -Dlog4j2.configurationFile="$ROOT/tests/java/log4j2-clients.xml" \
-    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="file://$TOKEN" \
-    -cp "$KIO_KAFKA_JARS/*" "$@"
-}
-MARK="console-$(date +%s%N)"
-N_CONSOLE=$RUN_SECONDS # one a second
-
-# Partition 0 from the start, no group: the group ACL ($KIO_JVM_GROUP)
-# is the Maven test's consumer's; this one re-authenticates all the same.
-(client_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
-  --command-config "$PROPS" --topic "$KIO_JVM_TOPIC" --partition 0 --offset earliest \
-  >"$WORK/consumed.txt" 2>"$LOGS/console-consumer.log") &
-CONSUMER_PID=$!
-PIDS+=("$CONSUMER_PID")
-
-for ((i = 1; i <= N_CONSOLE; i++)); do echo "$MARK-$i"; sleep 1; done |
-  (client_java org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
-    --command-config "$PROPS" --topic "$KIO_JVM_TOPIC" >"$LOGS/console-producer.log" 2>&1) &
-PRODUCER_PID=$!
-PIDS+=("$PRODUCER_PID")
+console_pair console "$PROPS" "$KIO_KAFKA_JARS/*" -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="file://$TOKEN"
 
 # (b) The same pair through our handler: a properties file and the JAR.
 HPROPS=$WORK/handler.properties
 examples/java/handler_properties.sh "$KIO_HANDLER_CONFIG" "$KIO_CA_PEM" >"$HPROPS"
-handler_java() {
-  exec timeout --kill-after=5 "$((RUN_SECONDS + DRAIN_BOUND_S))" java -Xmx256m -XX:TieredStopAtLevel=1 \
-    -XX:+UseSerialGC -Dlog4j2.configurationFile="$ROOT/tests/java/log4j2-clients.xml" \
-    -cp "$KIO_KAFKA_JARS/*:$JAR" "$@"
-}
-HMARK="handler-$(date +%s%N)"
-(handler_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
-  --command-config "$HPROPS" --topic "$KIO_JVM_TOPIC" --partition 0 --offset earliest \
-  >"$WORK/handler-consumed.txt" 2>"$LOGS/handler-consumer.log") &
-HCONSUMER_PID=$!
-PIDS+=("$HCONSUMER_PID")
-for ((i = 1; i <= N_CONSOLE; i++)); do echo "$HMARK-$i"; sleep 1; done |
-  (handler_java org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$KIO_BOOTSTRAP_SSL" \
-    --command-config "$HPROPS" --topic "$KIO_JVM_TOPIC" >"$LOGS/handler-producer.log" 2>&1) &
-HPRODUCER_PID=$!
-PIDS+=("$HPRODUCER_PID")
+console_pair handler "$HPROPS" "$KIO_KAFKA_JARS/*:$JAR"
 
 # (c) Maven + JUnit 5, at the same time against the same file and the handler.
 KIO_TOKEN_FILE=$TOKEN KIO_JAVA_RUN_SECONDS=$RUN_SECONDS \
@@ -149,27 +138,26 @@ KIO_TOKEN_FILE=$TOKEN KIO_JAVA_RUN_SECONDS=$RUN_SECONDS \
 MAVEN_PID=$!
 PIDS+=("$MAVEN_PID")
 
-wait "$PRODUCER_PID" || { echo "test-java: the console producer failed" >&2; fail=1; }
-wait "$HPRODUCER_PID" || { echo "test-java: the handler's console producer failed" >&2; fail=1; }
+for name in console handler; do
+  wait "${PRODUCER_PID[$name]}" || { echo "test-java: the $name producer failed" >&2; fail=1; }
+done
 maven_rc=0
 wait "$MAVEN_PID" || maven_rc=$?
 [[ $maven_rc == 0 ]] || { echo "test-java: the Maven test failed (build/java/maven.log)" >&2; fail=1; }
-all_consumed() {
-  [[ $(grep -c "^$MARK-" "$WORK/consumed.txt") -ge $N_CONSOLE ]] &&
-    [[ $(grep -c "^$HMARK-" "$WORK/handler-consumed.txt") -ge $N_CONSOLE ]]
-}
+consumed() { grep "^${MARK[$1]}-" "$WORK/$1-consumed.txt" | sort -u | wc -l; }
+all_consumed() { [[ $(consumed console) -ge $N_CONSOLE ]] && [[ $(consumed handler) -ge $N_CONSOLE ]]; }
 wait_for "$DRAIN_BOUND_S" "the console consumers" all_consumed || true
-kill "$CONSUMER_PID" "$HCONSUMER_PID" 2>/dev/null || true
+kill "${CONSUMER_PID[@]}" 2>/dev/null || true
 touch "$WORK/clients-done"
 watch_rc=0
 wait "$WATCH_PID" || watch_rc=$?
 [[ $watch_rc == 0 ]] || fail=1
 pid_alive "$SERVE_PID" || { echo "test-java: serve exited during the run" >&2; fail=1; }
 
-consumed=$(grep "^$MARK-" "$WORK/consumed.txt" | sort -u | wc -l)
-[[ $consumed == "$N_CONSOLE" ]] || { echo "test-java: console: $N_CONSOLE produced, $consumed consumed" >&2; fail=1; }
-hconsumed=$(grep "^$HMARK-" "$WORK/handler-consumed.txt" | sort -u | wc -l)
-[[ $hconsumed == "$N_CONSOLE" ]] || { echo "test-java: handler console: $N_CONSOLE produced, $hconsumed consumed" >&2; fail=1; }
+for name in console handler; do
+  [[ $(consumed $name) == "$N_CONSOLE" ]] ||
+    { echo "test-java: $name: $N_CONSOLE produced, $(consumed $name) consumed" >&2; fail=1; }
+done
 # Each handler JVM's STS mints, from its last login line (the core's stats):
 # at least one per lifetime, at most one per refresh (50-60 % of a lifetime)
 # plus the first.
@@ -195,7 +183,7 @@ done
 
 cat "$LOGS/watch.log"
 grep -h '^java:' "$LOGS/maven.log" || true
-echo "java: console $consumed/$N_CONSOLE consumed, handler console $hconsumed/$N_CONSOLE; handler JVMs' STS mints: producer $(mints "$LOGS/handler-producer.log"), consumer $(mints "$LOGS/handler-consumer.log")"
+echo "java: console $(consumed console)/$N_CONSOLE consumed, handler console $(consumed handler)/$N_CONSOLE; handler JVMs' STS mints: producer $(mints "$LOGS/handler-producer.log"), consumer $(mints "$LOGS/handler-consumer.log")"
 echo "java: distinct tokens read: $reads; maven exit $maven_rc"
 # Surefire's own count (every class: both routes and the failure cases).
 cat "$LOGS"/target/surefire-reports/*.txt 2>/dev/null | grep -h "^Tests run:" |
