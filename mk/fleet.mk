@@ -1,5 +1,5 @@
 # Fleet scale (issue 21, docs/fleet.md). The bounded simulation
-# (tests/fleet_sim.rs) and the emulator's rate limit tests run in test-rust;
+# (tests/fleet/bounded.rs, in tests/resilience.rs) and the emulator's rate limit tests run in test-rust;
 # nothing here is in make test.
 #
 # make fleet-sim: 10,000 pods in simulated time on the real refresh policy

@@ -3,6 +3,10 @@
 //! eviction. Every bound is named and derived in its test.
 
 mod common;
+#[path = "fleet/bounded.rs"]
+mod fleet;
+#[path = "fleet/sim.rs"]
+mod sim;
 
 use common::*;
 use kafka_iam_oauth::{policy, ErrorKind};

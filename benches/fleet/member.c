@@ -3,7 +3,10 @@
  * then at 80 % of the token's remaining lifetime, 10 s after a failure)
  * for RUN_SECONDS, through the C API. Prints one JSON line at the end:
  * the first token's wait, failed waits, the library's own mints, RSS.
- * Usage: member CONFIG RUN_SECONDS */
+ * The first ask is at GO_AT_MS (Unix ms, the fleet's start; set by the
+ * driver so start-up time does not spread the fleet); `late_ms` says how
+ * far past it the process was ready.
+ * Usage: member CONFIG RUN_SECONDS GO_AT_MS */
 #include <kafka_iam_oauth.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,8 +40,8 @@ static long rss_kib(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: member CONFIG RUN_SECONDS\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: member CONFIG RUN_SECONDS GO_AT_MS\n");
         return 2;
     }
     kafka_iam_oauth_provider *p = NULL;
@@ -47,6 +50,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "member: %s\n", kafka_iam_oauth_error_message(err));
         return 1;
     }
+    int64_t late = now_ms(CLOCK_REALTIME) - atoll(argv[3]);
+    sleep_ms(-late);
     int64_t ready = now_ms(CLOCK_MONOTONIC);
     int64_t end = ready + atoll(argv[2]) * 1000;
     int64_t first = -1, failed = 0, asks = 0;
@@ -73,9 +78,10 @@ int main(int argc, char **argv) {
     memset(&s, 0, sizeof s);
     kafka_iam_oauth_provider_stats(p, &s);
     printf("{\"first_token_ms\": %lld, \"failed_waits\": %lld, \"asks\": %lld, "
-           "\"mints\": %llu, \"rss_kib\": %ld}\n",
+           "\"mints\": %llu, \"rss_kib\": %ld, \"late_ms\": %lld}\n",
            (long long)first, (long long)failed, (long long)asks,
-           (unsigned long long)kafka_iam_oauth_provider_mint_count(p), rss_kib());
+           (unsigned long long)kafka_iam_oauth_provider_mint_count(p), rss_kib(),
+           (long long)(late > 0 ? late : 0));
     kafka_iam_oauth_provider_free(p);
     return 0;
 }

@@ -12,7 +12,7 @@
 //! - `PerConnection`: the same, but each of a process's connections
 //!   mints its own token (a provider with no cache at all).
 //!
-//! Used by `tests/fleet_sim.rs` (1,000 processes, bounded, in `make
+//! Used by `tests/fleet/bounded.rs` (1,000 processes, bounded, in `make
 //! test`) and `benches/fleet_sim.rs` (`make fleet-sim`: 10,000 pods).
 
 #![allow(dead_code)]

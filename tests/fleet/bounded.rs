@@ -1,12 +1,10 @@
 //! The fleet simulation at small scale (issue 21): 1,000 processes started
 //! within 60 s against an STS limited below their start-up rate, in
 //! simulated time, on the library's real refresh policy
-//! (`tests/fleet/sim.rs`; `make fleet-sim` runs 10,000).
+//! (`tests/fleet/sim.rs`; `make fleet-sim` runs 10,000). A module of
+//! `tests/resilience.rs` (one test binary fewer to link in `make test`).
 
-#[path = "fleet/sim.rs"]
-mod sim;
-
-use sim::{Limit, Model, Params};
+use super::sim::{self, Limit, Model, Params};
 use std::time::Duration;
 
 /// 1,000 processes within 60 s want ~17 calls/s; STS allows 10/s. Tokens
