@@ -8,13 +8,17 @@
 #   within 1 s against the emulator limited to BENCH_FLEET_RPS/s (20, burst
 #   BENCH_FLEET_BURST 20), 60 s tokens for 3 lifetimes, two fleets in turn
 #   (the library through the C API; confluent-kafka's [oauthbearer-aws]
-#   handler in Python): ~7 minutes, ~6 GiB of memory at 200 processes
+#   handler in Python): ~13 minutes; memory: 200 x 48 MiB RSS for the
+#   Python fleet (~10 GiB), 200 x 19 MiB for the C fleet, one at a time
 #   (docs/fleet.md). Its own venv (build/bench/venv) and a copy of the
 #   library, so other suites' rebuilds do not change it mid-run.
 BENCH_FLEET_PROCESSES ?= 200
 BENCH_FLEET_RPS ?= 20
 BENCH_FLEET_BURST ?= 20
 BENCH_FLEET_CONFLUENT ?= 2.16.2
+# Seconds from spawning to the first ask: 200 Python processes importing
+# boto3 on 2 busy cores took over 100 s.
+BENCH_FLEET_WARMUP ?= 200
 BENCH_DIR := build/bench
 
 fleet-sim:
@@ -32,7 +36,7 @@ bench-fleet:
 	$(BENCH_DIR)/venv/bin/pip install -q "confluent-kafka[oauthbearer-aws]==$(BENCH_FLEET_CONFLUENT)" matplotlib
 	ulimit -n 8192 2>/dev/null || true; \
 	$(BENCH_DIR)/venv/bin/python benches/fleet/run.py --processes $(BENCH_FLEET_PROCESSES) \
-	  --rps $(BENCH_FLEET_RPS) --burst $(BENCH_FLEET_BURST) \
+	  --rps $(BENCH_FLEET_RPS) --burst $(BENCH_FLEET_BURST) --warmup $(BENCH_FLEET_WARMUP) \
 	  --emulator $(BENCH_DIR)/fleet-emulator --member $(BENCH_DIR)/fleet-member \
 	  --python $(CURDIR)/$(BENCH_DIR)/venv/bin/python --out $(BENCH_DIR)
 
