@@ -117,6 +117,24 @@ class HandlerFailuresTest {
     }
 
     @Test
+    void theConfigurationMayComeFromClientPropertiesInsteadOfJaasOptions() throws Exception {
+        String config = base(env("KIO_EMULATOR_URL")) + ",audience=" + env("KIO_AUDIENCE") + ",duration_seconds=900";
+        Properties p = HandlerClientsTest.handlerProperties(config);
+        p.put("sasl.jaas.config", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;");
+        p.put("kafka.iam.oauth.config", config);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+        try (Admin admin = Admin.create(p)) {
+            assertNotNull(admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS));
+        }
+        // Neither: the handler says where the configuration goes.
+        p.remove("kafka.iam.oauth.config");
+        Throwable e = assertThrows(Throwable.class, () -> Admin.create(p).close());
+        assertTrue(chain(e).stream().anyMatch(c -> String.valueOf(c.getMessage()).contains("kafka.iam.oauth.config")),
+                e.toString());
+    }
+
+    @Test
     void tokenProviderHandsOutTheCachedTokenAndStats() {
         String config = base(env("KIO_EMULATOR_URL")) + ",audience=" + env("KIO_AUDIENCE") + ",duration_seconds=900";
         try (TokenProvider p = new TokenProvider(config, "logicalCluster=lkc-java")) {
