@@ -73,7 +73,7 @@ $(DIST_ARM64_ROOT)/.complete: scripts/dist/arm64-root.sh | deps-dist
 DIST_TEST_ARM64_CLI ?= yes
 dist-test-build: deps-dist $(DIST_ARM64_ROOT)/.complete
 	@t0=$$(date +%s); set -e; \
-	$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-gnu dist-test $(DIST_TEST_OUT) wheel clib; \
+	$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-gnu dist-test $(DIST_TEST_OUT) wheel clib node; \
 	$(DIST_ENV) scripts/dist/build.sh x86_64-unknown-linux-musl dist-test $(DIST_TEST_OUT) wheel cli; \
 	$(if $(filter yes,$(DIST_TEST_ARM64_CLI)),$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-musl dist-test $(DIST_TEST_OUT) cli;,rm -rf $(DIST_TEST_OUT)/cli/aarch64-unknown-linux-musl;) \
 	$(DIST_ENV) scripts/dist/package.sh aarch64-unknown-linux-gnu $(DIST_TEST_OUT)/clib/aarch64-unknown-linux-gnu \
@@ -98,7 +98,7 @@ dist: deps-dist
 	@[ -n "$(KIO_VERSION)" ] || { echo "dist: no version in Cargo.toml" >&2; exit 1; }
 	@set -eo pipefail; t0=$$(date +%s); rm -rf $(DIST_RELEASE_OUT); \
 	for t in $(DIST_MUSL); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib cli; done; \
-	for t in $(DIST_GNU); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib jni; done; \
+	for t in $(DIST_GNU); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib jni node; done; \
 	rm -rf $(DIST) && mkdir -p $(DIST); \
 	$(PY_VENV)/bin/maturin sdist -o $(DIST); \
 	for t in $(DIST_TARGETS); do \
@@ -108,6 +108,7 @@ dist: deps-dist
 	for t in $(DIST_MUSL); do cli=$(DIST_RELEASE_OUT)/cli/$$t/kafka-iam-oauth; \
 	  [ ! -f $$cli ] || install -m 0755 $$cli $(DIST)/kafka-iam-oauth-$(KIO_VERSION)-$${t%%-*}-linux-musl; done; \
 	cp $(DIST_RELEASE_OUT)/wheels/*.whl $(DIST)/; \
+	cp $(DIST_RELEASE_OUT)/node/*.tgz $(DIST)/; \
 	$(MAKE) --no-print-directory dist-jvm; \
 	for w in $(DIST)/*.whl; do $(DIST_AUDITWHEEL) scripts/dist/check-wheel.sh $$w $(DIST_WHEEL_BUDGET_KIB) | tail -n 3; done; \
 	(cd $(DIST) && sha256sum -- * >SHA256SUMS); \

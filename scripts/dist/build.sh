@@ -7,6 +7,9 @@
 #   cli    the static `kafka-iam-oauth` (musl targets only): OUT/cli/<target>/
 #   jni    the JVM JAR's libkafka_iam_oauth_jni.so (glibc targets):
 #          OUT/jni/linux/<arch>/, the layout the JAR carries (mk/jvm.mk)
+#   node   the npm tarballs (scripts/node/pack.sh): the platform package
+#          kafka-iam-oauth-linux-<x64|arm64>-<gnu|musl> and the main one,
+#          OUT/node/*.tgz
 # Usage: build.sh TARGET PROFILE OUT PART...
 # PROFILE release is what `make dist` ships: the cargo runs take the same
 # profile settings as the wheel (pyproject.toml's [tool.maturin] config,
@@ -73,6 +76,21 @@ for part in "$@"; do
       cargo build -q "${cfg[@]}" --profile "$profile" --target "$target" -p kafka-iam-oauth-jvm
       mkdir -p "$out/jni/linux/${target%%-*}"
       cp -f "$from/libkafka_iam_oauth_jni.so" "$out/jni/linux/${target%%-*}/" ;;
+    node)
+      # The npm platform package kafka-iam-oauth-<os>-<cpu>-<libc> and the
+      # main package (scripts/node/pack.sh): OUT/node/*.tgz.
+      cargo build -q "${cfg[@]}" --profile "$profile" --target "$target" -p kafka-iam-oauth-node
+      arch=${target%%-*} libc=${target##*-}
+      npm_target=linux-$([ "$arch" = aarch64 ] && echo arm64 || echo x64)-$libc
+      addon=$from/libkafka_iam_oauth_node.so
+      if [[ "$target" == *-musl ]]; then
+        # As for the wheel: musl distributions name libc libc.musl-<arch>.so.1.
+        cp -f "$addon" "$from/libkafka_iam_oauth_node.musl.so"
+        addon=$from/libkafka_iam_oauth_node.musl.so
+        patchelf --replace-needed libc.so "libc.musl-$arch.so.1" "$addon"
+      fi
+      strip_cmd=strip; [ "$arch" = aarch64 ] && strip_cmd=aarch64-linux-gnu-strip
+      scripts/node/pack.sh "$addon" "$npm_target" "$out/node" "$strip_cmd" ;;
     *) echo "build.sh: unknown part $part" >&2; exit 2 ;;
   esac
   echo "build.sh: $target $profile $part: $(($(date +%s) - t0)) s"

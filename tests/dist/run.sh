@@ -15,7 +15,9 @@
 #     arm64 twin under qemu;
 #   - the musllinux_1_2_x86_64 wheel: auditwheel show, budget, exports
 #     (no musl CPython can be had from the registries this project uses, so
-#     it is not imported here; docs/dist.md).
+#     it is not imported here; docs/dist.md);
+#   - the npm packages: linux-arm64-gnu loaded by Debian's arm64 Node under
+#     qemu and minting; linux-x64-musl's fields, NEEDED and exports.
 # Artifacts from `make dist-test-build` (mk/dist.mk) in $DIST_OUT; env:
 # KIO_VERSION, DIST_OUT, DIST_ARM64_ROOT, DIST_TEST_WHEEL_BUDGET_KIB, and
 # the harness's env.sh loaded. One summary line; non-zero when a check failed.
@@ -206,6 +208,56 @@ done
 whl_musl=$(ls "$out"/wheels/kafka_iam_oauth-"$version"-*musllinux_1_2_x86_64*.whl 2>/dev/null | head -n1)
 check wheel-musllinux-x86_64-auditwheel-budget-exports scripts/dist/check-wheel.sh "${whl_musl:-missing musllinux_1_2_x86_64 wheel}" "$budget"
 echo "dist: note: the musllinux wheel is not imported: no musl CPython is available from Debian, PyPI or the other registries reachable here"
+
+# ---- the npm packages (scripts/dist/build.sh's node part): the arm64
+# glibc one loaded by Debian's arm64 Node under qemu and minting; the
+# x86_64 musl one checked for what it is (no musl Node can be had from
+# Debian or npm here).
+node_unpack() { # TGZ: unpacked as node_modules/<its package name>
+  local d name
+  d=$(mktemp -d "$work/tgz.XXXXXX") && tar -xzf "$1" -C "$d" || return 1
+  name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$d/package/package.json") || return 1
+  mkdir -p "$work/node/node_modules" && rm -rf "$work/node/node_modules/$name" && mv "$d/package" "$work/node/node_modules/$name"
+}
+node_main=$out/node/kafka-iam-oauth-$version.tgz
+node_arm=$out/node/kafka-iam-oauth-linux-arm64-gnu-$version.tgz
+if [ -f "$node_main" ] && [ -f "$node_arm" ] && [ -x "$aroot/usr/bin/node" ]; then
+  node_unpack "$node_main" && node_unpack "$node_arm"
+  arm_node() {
+    (cd "$work/node" && KIO_CONFIG=$config timeout "$QEMU_MINT_TIMEOUT" "$qemu" -L "$aroot" "$aroot/usr/bin/node" -e '
+const kio = require("kafka-iam-oauth")
+const addon = require.resolve("kafka-iam-oauth-linux-arm64-gnu")
+if (process.arch !== "arm64" || kio.platformTarget() !== "linux-arm64-gnu") throw new Error(`${process.arch} ${kio.platformTarget()}`)
+new kio.TokenProvider(process.env.KIO_CONFIG).token().then(
+  (t) => console.log(process.arch, process.version, kio.version, addon, "token:", t.principal, "expires in", Math.round((t.lifetime - Date.now()) / 1000), "s"),
+  (e) => { console.error(e); process.exit(1) })')
+  }
+  check npm-linux-arm64-gnu-loads-and-mints-under-qemu minted_by arm_node
+else
+  echo "dist: skip npm-linux-arm64-gnu (no $node_arm, $node_main or arm64 node: make dist-test-build builds them)"
+fi
+node_musl=$out/node/kafka-iam-oauth-linux-x64-musl-$version.tgz
+if [ -f "$node_musl" ]; then
+  node_unpack "$node_musl"
+  musl_addon=$work/node/node_modules/kafka-iam-oauth-linux-x64-musl/kafka-iam-oauth.linux-x64-musl.node
+  npm_musl() {
+    python3 - "$work/node/node_modules/kafka-iam-oauth-linux-x64-musl/package.json" <<'PY' || return 1
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert (p["os"], p["cpu"], p["libc"]) == (["linux"], ["x64"], ["musl"]), p
+print(p["name"], p["version"], p["main"])
+PY
+    readelf -h "$musl_addon" | grep -q 'X86-64' || { echo "not x86-64"; return 1; }
+    readelf -d "$musl_addon" | grep NEEDED
+    readelf -d "$musl_addon" | grep -q 'libc.musl-x86_64.so.1' || { echo "no libc.musl-x86_64.so.1 in NEEDED"; return 1; }
+    extra=$(nm -D --defined-only "$musl_addon" | awk '{print $NF}' | grep -vx -e napi_register_module_v1 -e node_api_module_get_api_version_v1)
+    [ -z "$extra" ] || { echo "exports beyond Node-API's: $extra"; return 1; }
+  }
+  check npm-linux-x64-musl-structure npm_musl
+  echo "dist: note: the musl npm package is not loaded: no musl Node is available from Debian, npm or the other registries reachable here"
+else
+  echo "dist: skip npm-linux-x64-musl (no $node_musl)"
+fi
 
 echo "dist: $passed passed, $failed failed (cross-built profile ${DIST_PROFILE:-dist-test}; logs in build/dist/logs/$tag)"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
