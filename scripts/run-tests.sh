@@ -3,8 +3,9 @@
 # keeps going after a failure, prints a summary and fails if any suite did.
 #
 # Some suites need tools and builds that need no broker (cargo-deny,
-# cargo-fuzz and the fuzz targets, test-dist's cross builds for arm64 and
-# musl: minutes of compiling on a fresh machine).
+# cargo-fuzz and the fuzz targets, confluent-kafka-javascript built from
+# source, test-dist's cross builds for arm64 and musl: minutes of compiling
+# on a fresh machine).
 # Those are built in the background while the first suites run (several of
 # which mostly wait out token lifetimes), and the suites that use them run
 # after the others, once the background build is done; test-secrets stays
@@ -21,9 +22,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
-PREP_TARGETS=(deps-cargo-deny fuzz-build dist-test-build)
-LATE_SUITES=" test-deny test-fuzz test-dist "
-CONCURRENT_SUITES=" test-rotation test-java "
+PREP_TARGETS=(deps-cargo-deny fuzz-build node-ckjs-build dist-test-build)
+LATE_SUITES=" test-deny test-fuzz test-node-ckjs test-dist "
+CONCURRENT_SUITES=" test-rotation test-java test-go-clients test-node-reauth "
 prep_log=build/prep-tools.log
 mkdir -p build
 prep_pid=
