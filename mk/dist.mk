@@ -74,7 +74,7 @@ DIST_TEST_ARM64_CLI ?= yes
 dist-test-build: deps-dist $(DIST_ARM64_ROOT)/.complete
 	@t0=$$(date +%s); set -e; \
 	$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-gnu dist-test $(DIST_TEST_OUT) wheel clib node; \
-	$(DIST_ENV) scripts/dist/build.sh x86_64-unknown-linux-musl dist-test $(DIST_TEST_OUT) wheel cli; \
+	$(DIST_ENV) scripts/dist/build.sh x86_64-unknown-linux-musl dist-test $(DIST_TEST_OUT) wheel cli node; \
 	$(if $(filter yes,$(DIST_TEST_ARM64_CLI)),$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-musl dist-test $(DIST_TEST_OUT) cli;,rm -rf $(DIST_TEST_OUT)/cli/aarch64-unknown-linux-musl;) \
 	$(DIST_ENV) scripts/dist/package.sh aarch64-unknown-linux-gnu $(DIST_TEST_OUT)/clib/aarch64-unknown-linux-gnu \
 	  "$$(ls $(DIST_TEST_OUT)/cli/aarch64-unknown-linux-musl/kafka-iam-oauth 2>/dev/null)" $(DIST_TEST_OUT); \
@@ -97,7 +97,7 @@ test-dist-full: dist $(DIST_ARM64_ROOT)/.complete
 dist: deps-dist
 	@[ -n "$(KIO_VERSION)" ] || { echo "dist: no version in Cargo.toml" >&2; exit 1; }
 	@set -eo pipefail; t0=$$(date +%s); rm -rf $(DIST_RELEASE_OUT); \
-	for t in $(DIST_MUSL); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib cli; done; \
+	for t in $(DIST_MUSL); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib cli node; done; \
 	for t in $(DIST_GNU); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib jni node; done; \
 	rm -rf $(DIST) && mkdir -p $(DIST); \
 	$(PY_VENV)/bin/maturin sdist -o $(DIST); \
