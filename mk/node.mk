@@ -9,7 +9,7 @@
 # build/node/test, where npm installs tests/node/package-lock.json
 # (KafkaJS 2.2.4, @platformatic/kafka, TypeScript) and the staged package
 # is linked as node_modules/kafka-iam-oauth.
-TEST_SUITES += test-node
+TEST_SUITES += test-node test-node-reauth
 DEMOS += demo-node
 
 NODE_BUILD := build/node
