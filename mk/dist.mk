@@ -14,8 +14,9 @@
 # `make test-dist` (in make test) runs the artifacts on the machines they are
 # for, arm64 under qemu-user (tests/dist/run.sh). What it runs is built by
 # `make dist-test-build` with the cheap dist-test profile (Cargo.toml), and
-# only what it runs: the aarch64 glibc wheel and C libraries, the x86_64
-# musllinux wheel and the x86_64 and arm64 musl CLIs.
+# only what it runs: the aarch64 glibc wheel, C libraries, npm package and
+# JVM JAR (aarch64 JNI library only), the x86_64 musllinux wheel and the
+# x86_64 and arm64 musl CLIs.
 # scripts/run-tests.sh builds it in the background while the first suites
 # run. `make test-dist-full` runs the same tests, the arm64 CLI included, on
 # `make dist`'s release artifacts.
@@ -73,12 +74,23 @@ $(DIST_ARM64_ROOT)/.complete: scripts/dist/arm64-root.sh | deps-dist
 DIST_TEST_ARM64_CLI ?= yes
 dist-test-build: deps-dist $(DIST_ARM64_ROOT)/.complete
 	@t0=$$(date +%s); set -e; \
-	$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-gnu dist-test $(DIST_TEST_OUT) wheel clib node; \
+	$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-gnu dist-test $(DIST_TEST_OUT) wheel clib node jni; \
 	$(DIST_ENV) scripts/dist/build.sh x86_64-unknown-linux-musl dist-test $(DIST_TEST_OUT) wheel cli node; \
 	$(if $(filter yes,$(DIST_TEST_ARM64_CLI)),$(DIST_ENV) scripts/dist/build.sh aarch64-unknown-linux-musl dist-test $(DIST_TEST_OUT) cli;,rm -rf $(DIST_TEST_OUT)/cli/aarch64-unknown-linux-musl;) \
 	$(DIST_ENV) scripts/dist/package.sh aarch64-unknown-linux-gnu $(DIST_TEST_OUT)/clib/aarch64-unknown-linux-gnu \
 	  "$$(ls $(DIST_TEST_OUT)/cli/aarch64-unknown-linux-musl/kafka-iam-oauth 2>/dev/null)" $(DIST_TEST_OUT); \
+	$(MAKE) --no-print-directory dist-test-jar; \
 	echo "dist-test-build: $$(( $$(date +%s) - t0 )) s"
+
+# The JVM JAR test-dist loads with the arm64 JVM: the aarch64 JNI library
+# of the jni part above alone, packaged by bindings/jvm/pom.xml (default
+# profile) into $(DIST_TEST_OUT)/jvm-target.
+dist-test-jar:
+	@set -e; t0=$$(date +%s); rm -rf $(DIST_TEST_OUT)/jvm-target; \
+	mvn -B -q -Dstyle.color=never -f bindings/jvm/pom.xml -Dkio.native.dir=$(abspath $(DIST_TEST_OUT))/jni \
+	  -Dkio.build.dir=$(abspath $(DIST_TEST_OUT))/jvm-target package >$(DIST_BUILD)/mvn-dist-test-jar.log 2>&1 || \
+	  { cat $(DIST_BUILD)/mvn-dist-test-jar.log >&2; exit 1; }; \
+	echo "dist-test-jar: $(DIST_TEST_OUT)/jvm-target/kafka-iam-oauth-$(KIO_VERSION).jar, $$(( $$(date +%s) - t0 )) s"
 
 test-dist: dist-test-build
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && $(DIST_AUDITWHEEL) KIO_VERSION=$(KIO_VERSION) \
@@ -126,4 +138,4 @@ dist-jvm:
 	cp bindings/jvm/pom.xml $(DIST)/kafka-iam-oauth-$(KIO_VERSION).pom; \
 	tests/java/check-jar.sh $(DIST)/kafka-iam-oauth-$(KIO_VERSION).jar x86_64 aarch64
 
-.PHONY: deps-dist dist-test-build test-dist test-dist-full dist dist-jvm
+.PHONY: deps-dist dist-test-build dist-test-jar test-dist test-dist-full dist dist-jvm

@@ -17,7 +17,10 @@
 #     (no musl CPython can be had from the registries this project uses, so
 #     it is not imported here; docs/dist.md);
 #   - the npm packages: linux-arm64-gnu loaded by Debian's arm64 Node under
-#     qemu and minting; linux-x64-musl's fields, NEEDED and exports.
+#     qemu and minting; linux-x64-musl's fields, NEEDED and exports;
+#   - the JVM JAR with the aarch64 JNI library: its exports
+#     (tests/java/check-jar.sh), and Debian's arm64 OpenJDK 17 under qemu
+#     loading it from the JAR (no library path) and minting (LoadCheck).
 # Artifacts from `make dist-test-build` (mk/dist.mk) in $DIST_OUT; env:
 # KIO_VERSION, DIST_OUT, DIST_ARM64_ROOT, DIST_TEST_WHEEL_BUDGET_KIB, and
 # the harness's env.sh loaded. One summary line; non-zero when a check failed.
@@ -33,6 +36,8 @@ config="region=eu-west-1,audience=${KIO_AUDIENCE:?},sts_endpoint=${KIO_EMULATOR_
 # and the C example's produce/consume round trip under qemu.
 QEMU_MINT_TIMEOUT=120
 QEMU_EXAMPLE_TIMEOUT=300
+# The arm64 JVM's start (class loading and JIT all emulated), load and mint.
+QEMU_JVM_TIMEOUT=300
 qemu=qemu-aarch64-static
 tag=$(basename "${KIO_RUN_DIR:-harness}" | tr -c 'A-Za-z0-9_\n-' '_')
 logs=$(mkdir -p "build/dist/logs/$tag" && cd "build/dist/logs/$tag" && pwd)
@@ -257,6 +262,26 @@ PY
   echo "dist: note: the musl npm package is not loaded: no musl Node is available from Debian, npm or the other registries reachable here"
 else
   echo "dist: skip npm-linux-x64-musl (no $node_musl)"
+fi
+
+# ---- the JVM JAR with the aarch64 JNI library (dist-test-build's
+# dist-test-jar): the arm64 JVM from the arm64 root loads the library out of
+# the JAR and a TokenProvider mints. LoadCheck is compiled here by the host's
+# javac (the arm64 root has a JRE: no compiler, and javac under qemu is slow).
+jar=$out/jvm-target/kafka-iam-oauth-$version.jar
+arm_java=$aroot/usr/lib/jvm/java-17-openjdk-arm64/bin/java
+if [ -f "$jar" ] && [ -x "$arm_java" ]; then
+  check jar-aarch64-exports tests/java/check-jar.sh "$jar" aarch64
+  jvm_mint() {
+    mkdir -p "$work/jvm" && javac -d "$work/jvm" -cp "$jar" --release 17 tests/java/LoadCheck.java || return 1
+    # -XX:TieredStopAtLevel=1: C1 only, less JIT work under emulation.
+    timeout "$QEMU_JVM_TIMEOUT" "$qemu" -L "$aroot" "$arm_java" -XX:TieredStopAtLevel=1 \
+      -Djava.library.path=/nonexistent -cp "$jar:$work/jvm" LoadCheck "$config" || return 1
+  }
+  check jar-aarch64-loads-and-mints-under-qemu minted_by jvm_mint
+  grep -h '^load-check: ' "$logs/jar-aarch64-loads-and-mints-under-qemu.log" | sed 's/^/    /'
+else
+  echo "dist: skip jar-aarch64 (no $jar or arm64 java: make dist-test-build builds them)"
 fi
 
 echo "dist: $passed passed, $failed failed (cross-built profile ${DIST_PROFILE:-dist-test}; logs in build/dist/logs/$tag)"
