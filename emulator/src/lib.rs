@@ -33,11 +33,11 @@ mod state;
 mod sts;
 mod xml;
 
+pub use body::OVERSIZED_BYTES;
 pub use identities::{
     identity_variables, Role, User, ACCOUNT_ID, ECS_TASK_ROLE, INSTANCE_ROLE, IRSA_ROLE,
     NO_ACL_USER, POD_IDENTITY_ROLE, ROLES, SSO_ROLE, USER, USERS,
 };
-pub use body::OVERSIZED_BYTES;
 pub use jwt::{EC_KID, RSA_KID};
 pub use ratelimit::{RateLimit, SecondCount};
 pub use sources::{

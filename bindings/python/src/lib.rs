@@ -380,9 +380,7 @@ impl PyProvider {
     }
     /// Pickled as its configuration and extensions strings; unpickling
     /// builds a provider from them (the same checks as `Provider(...)`).
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (String, String))> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String, String))> {
         let me = slf.get();
         Ok((
             slf.get_type().into_any(),
