@@ -5,6 +5,12 @@
 #                   minting (tests/packages/sdist.sh; built by sdist-install-build)
 #   test-go-proxy   `go get` of the binding from a file module proxy, static and
 #                   -tags dynamic, producing to the broker (tests/packages/go-proxy.sh)
+#   test-packages   the .deb/.rpm packages: lintian, installed into a throwaway
+#                   Debian root (kcat + plugin by SONAME, pkg-config, the CLI),
+#                   rpm -qpl/-qpR and an rpm --root install, licences and SBOM
+#                   (tests/packages/packages.sh; built by packages-test-build)
+# `make packages` writes this machine's .debs and .rpms (release build) to
+# dist/; `make dist` makes them for every glibc target (mk/dist.mk).
 TEST_SUITES += test-crates
 
 PKG_BUILD := build/packages
@@ -40,4 +46,50 @@ test-go-proxy: packages-host-tarball go-deps
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && KIO_VERSION=$(KIO_VERSION) PACKAGES_TARBALL=$(PKG_HOST_TARBALL) \
 	  GO=$(GO) tests/packages/go-proxy.sh
 
-.PHONY: test-crates packages-host-tarball sdist-install-build test-sdist test-go-proxy
+# Debian's tools for the packages and their tests: dpkg-deb (always there),
+# lintian, rpm (rpmbuild), debootstrap (the throwaway root).
+PKG_APT := lintian rpm debootstrap
+deps-packages:
+	@need=; for p in $(PKG_APT); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	if [ -n "$$need" ]; then echo "deps-packages: apt-get install$$need"; \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need >/dev/null; fi
+test: deps-packages
+
+PKG_ROOT := $(PKG_BUILD)/$(shell dpkg --print-architecture)-root
+$(PKG_ROOT)/.complete: scripts/packages/amd64-root.sh | deps-packages
+	scripts/packages/amd64-root.sh $(PKG_ROOT)
+
+# What test-packages installs: this machine's packages from make build's
+# debug libraries (stripped) and dist-test-build's static musl CLI (the
+# debug CLI when that is absent), xz level 1 (these libraries are large).
+PKG_TEST_OUT := $(PKG_BUILD)/test
+packages-test-build: deps-packages $(PKG_ROOT)/.complete packages-host-tarball
+	@t0=$$(date +%s); set -e; rm -rf $(PKG_TEST_OUT); cli="$(PKG_HOST_CLI)"; [ -n "$$cli" ] || cli=$(CARGO_TARGET_DIR)/debug/kafka-iam-oauth; \
+	for s in deb rpm; do KIO_VERSION=$(KIO_VERSION) MAKE="$(MAKE)" PKG_XZ_LEVEL=1 \
+	  scripts/packages/$$s.sh $(PKG_HOST_TARGET) $(PKG_HOST_CLIB) "$$cli" $(PKG_TEST_OUT); done; \
+	echo "packages-test-build: $$(( $$(date +%s) - t0 )) s"
+
+test-packages: packages-test-build
+	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && KIO_VERSION=$(KIO_VERSION) PKG_OUT=$(PKG_TEST_OUT) \
+	  PKG_ROOT=$(PKG_ROOT) PKG_TARBALL=$(PKG_HOST_TARBALL) tests/packages/packages.sh
+
+# This machine's .debs and .rpms in dist/, from the release build (the C
+# libraries as `make install` builds them; the CLI from cargo, glibc-linked).
+# `make dist` makes them for x86_64 and aarch64 from its cross builds.
+packages: deps-packages
+	@cargo build -q --release $(C_LIB_PACKAGES) -p kafka-iam-oauth-cli
+	@set -e; clib=$(PKG_BUILD)/release-clib/$(PKG_HOST_TARGET); mkdir -p $$clib $(DIST); \
+	cp -f $(CARGO_TARGET_DIR)/release/libkafka_iam_oauth.so $(CARGO_TARGET_DIR)/release/libkafka_iam_oauth.a $$clib/; \
+	sed -n 's/^Libs.private: //p' capi/kafka_iam_oauth.pc.in >$$clib/native-static-libs; \
+	for s in deb rpm; do KIO_VERSION=$(KIO_VERSION) MAKE="$(MAKE)" \
+	  scripts/packages/$$s.sh $(PKG_HOST_TARGET) $$clib $(CARGO_TARGET_DIR)/release/kafka-iam-oauth $(DIST); done
+
+.PHONY: test-crates packages-host-tarball sdist-install-build test-sdist test-go-proxy deps-packages packages-test-build test-packages packages
+
+# `make bump-version V=X.Y.Z`: the version everywhere it lives (scripts/bump-version.sh).
+bump-version:
+	@[ -n "$(V)" ] || { echo "usage: make bump-version V=X.Y.Z" >&2; exit 2; }
+	@scripts/bump-version.sh $(V)
+
+.PHONY: bump-version

@@ -3,7 +3,8 @@
 # `make install-strip` (mk/install.mk: the .so with its SONAME links, the .a,
 # both headers, the relocatable kafka_iam_oauth.pc from capi/kafka_iam_oauth.pc.in
 # with this target's Libs.private from rustc), plus bin/kafka-iam-oauth (the
-# static musl CLI of the same architecture, when built), LICENSE and README.md.
+# static musl CLI of the same architecture, when built), LICENSE, README.md,
+# THIRD-PARTY-LICENSES.txt and sbom.cdx.json.
 # Reproducible: sorted names, root owner, mtime of the last commit, gzip -n.
 # Usage: package.sh TARGET CLIB_DIR CLI_BINARY|'' OUT   (MAKE, KIO_VERSION set by make)
 set -euo pipefail
@@ -30,6 +31,9 @@ esac
 sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|${version%%.*}|g" -e "s|@TARGET@|$target|g" \
   -e "s|@LIBC_NOTE@|$libc_note|" -e "s|@CLI_LINE@|$cli_line|" scripts/dist/tarball-README.md >"$stage/README.md"
 install -m 0644 LICENSE "$stage/LICENSE"
+# The licences of every crate (and the C code of the -sys crates) linked in,
+# and the CycloneDX SBOM (scripts/packages/licenses.py).
+python3 scripts/packages/licenses.py "$target" "$stage" >/dev/null
 mkdir -p "$out"
 epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -cf - "$name" | gzip -n -9 >"$out/$name.tar.gz.tmp"
