@@ -176,6 +176,9 @@ fn control_api_and_well_known_documents() {
             "requests": {"GetWebIdentityToken": 0, "GetCallerIdentity": 0, "AssumeRole": 0},
             "tokens_issued": 0,
             "last_request": null,
+            "rate_limit": null,
+            "throttled": 0,
+            "per_second": [],
         })
     );
 
