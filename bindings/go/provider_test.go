@@ -393,11 +393,12 @@ func TestContextDeadlineEndsTheWait(t *testing.T) {
 }
 
 // A deadline past DefaultTimeout is one wait in C (issue 20): STS throttles
-// three times, each answer after 3.5 s (under the library's 5 s per
-// attempt), and the fourth answer (the mint's last attempt) brings the token
-// after about 10.5 s, past DefaultTimeout (8 s), within the 20 s deadline.
+// three times, each answer after 3 s (under the library's 5 s per attempt),
+// and the fourth answer (the mint's last attempt) brings the token after
+// 9 s plus the throttled retries' backoff (at most 3.5 s), past
+// DefaultTimeout (8 s), well within the 20 s deadline on a loaded machine.
 func TestLongDeadlineIsOneWaitInC(t *testing.T) {
-	control(t, "POST", "/_emulator/faults", map[string]any{"mode": "throttle", "latency_ms": 3500, "count": 3})
+	control(t, "POST", "/_emulator/faults", map[string]any{"mode": "throttle", "latency_ms": 3000, "count": 3})
 	defer control(t, "POST", "/_emulator/faults", map[string]any{"mode": "none"})
 	p := newProvider(t, "mint_timeout_seconds=20", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
