@@ -105,7 +105,8 @@ test-dist-full: dist $(DIST_ARM64_ROOT)/.complete
 
 # Every target in the release profile (musl first: the glibc tarballs carry
 # the musl CLI of their architecture), then the sdist, the tarballs, the
-# checks and the sums.
+# .deb/.rpm packages of the glibc targets (mk/packages.mk), the checks and
+# the sums.
 dist: deps-dist
 	@[ -n "$(KIO_VERSION)" ] || { echo "dist: no version in Cargo.toml" >&2; exit 1; }
 	@set -eo pipefail; t0=$$(date +%s); rm -rf $(DIST_RELEASE_OUT); \
@@ -117,6 +118,9 @@ dist: deps-dist
 	  cli=$(DIST_RELEASE_OUT)/cli/$${t%%-*}-unknown-linux-musl/kafka-iam-oauth; [ -f $$cli ] || cli=; \
 	  $(DIST_ENV) scripts/dist/package.sh $$t $(DIST_RELEASE_OUT)/clib/$$t "$$cli" $(DIST_RELEASE_OUT); \
 	  cp $(DIST_RELEASE_OUT)/kafka-iam-oauth-$(KIO_VERSION)-$$t.tar.gz $(DIST)/; done; \
+	for t in $(DIST_GNU); do \
+	  cli=$(DIST_RELEASE_OUT)/cli/$${t%%-*}-unknown-linux-musl/kafka-iam-oauth; [ -f $$cli ] || cli=; \
+	  for s in deb rpm; do $(DIST_ENV) scripts/packages/$$s.sh $$t $(DIST_RELEASE_OUT)/clib/$$t "$$cli" $(DIST); done; done; \
 	for t in $(DIST_MUSL); do cli=$(DIST_RELEASE_OUT)/cli/$$t/kafka-iam-oauth; \
 	  [ ! -f $$cli ] || install -m 0755 $$cli $(DIST)/kafka-iam-oauth-$(KIO_VERSION)-$${t%%-*}-linux-musl; done; \
 	cp $(DIST_RELEASE_OUT)/wheels/*.whl $(DIST)/; \

@@ -55,6 +55,7 @@ deps-packages:
 	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need >/dev/null; fi
 test: deps-packages
+dist: deps-packages
 
 PKG_ROOT := $(PKG_BUILD)/$(shell dpkg --print-architecture)-root
 $(PKG_ROOT)/.complete: scripts/packages/amd64-root.sh | deps-packages
