@@ -607,8 +607,7 @@ fn check<'py>(
     expected_audience: Option<String>,
     timeout: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    use kafka_iam_oauth::diagnose::{self, Check, Options};
-    use std::sync::mpsc;
+    use kafka_iam_oauth::diagnose::{self, Options};
     let t = timeout_arg(timeout)?;
     let _attached = logging::Attached::enter(py);
     logging::drain(py);
@@ -616,63 +615,14 @@ fn check<'py>(
         expected_issuer,
         expected_audience,
     };
+    // The core runs the checks on their own thread within `t` and names
+    // the one still running on a timeout; the GIL is released meanwhile.
     let (config, extensions) = (config.to_owned(), extensions.to_owned());
-    // Steps as they finish, then the report: on a timeout, the step after
-    // the last one reported is the one still running.
-    enum Msg {
-        Step(Check),
-        Done(Box<diagnose::Report>),
-    }
-    let (tx, rx) = mpsc::channel();
-    let done = tx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("kafka-iam-oauth-check".into())
-        .spawn(move || {
-            let report = diagnose::run(&config, &extensions, &options, |step| {
-                let _ = tx.send(Msg::Step(step.check));
-            });
-            let _ = done.send(Msg::Done(Box::new(report)));
-        });
-    if let Err(e) = spawned {
-        let e = Error::new(ErrorKind::Internal, format!("cannot start the check: {e}"));
-        return Err(to_py_err(py, &e));
-    }
     let outcome = logging::detached(py, move || {
-        let deadline = std::time::Instant::now() + t;
-        let mut last: Option<Check> = None;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(Msg::Step(c)) => last = Some(c),
-                Ok(Msg::Done(report)) => return Ok(*report),
-                Err(_) => return Err(last),
-            }
-        }
+        diagnose::run_within(&config, &extensions, &options, t)
     });
     logging::drain(py);
-    let report = match outcome {
-        Ok(report) => report,
-        Err(last) => {
-            let running = match last {
-                None => Check::ALL[0],
-                Some(c) => Check::ALL
-                    .iter()
-                    .skip_while(|x| **x != c)
-                    .nth(1)
-                    .copied()
-                    .unwrap_or(c),
-            };
-            let e = Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "check() did not finish within {:.3} s: still at \"{}\" (raise `timeout`, or see `mint_timeout_seconds`)",
-                    t.as_secs_f64(),
-                    running.title()
-                ),
-            );
-            return Err(to_py_err(py, &e));
-        }
-    };
+    let report = outcome.map_err(|e| to_py_err(py, &e))?;
     let report = report.into_result().map_err(|e| to_py_err(py, &e))?;
     report_dict(py, &report)
 }
