@@ -84,13 +84,18 @@ dist-test-build: deps-dist $(DIST_ARM64_ROOT)/.complete
 
 # The JVM JAR test-dist loads with the arm64 JVM: the aarch64 JNI library
 # of the jni part above alone, packaged by bindings/jvm/pom.xml (default
-# profile) into $(DIST_TEST_OUT)/jvm-target.
-dist-test-jar:
+# profile) into $(DIST_TEST_OUT)/jvm-target; again only when the library
+# (copied with its build's time), the POM or the Java sources changed.
+DIST_TEST_JAR := $(DIST_TEST_OUT)/jvm-target/kafka-iam-oauth-$(KIO_VERSION).jar
+dist-test-jar: $(DIST_TEST_JAR)
+	@:
+$(DIST_TEST_JAR): $(DIST_TEST_OUT)/jni/linux/aarch64/libkafka_iam_oauth_jni.so bindings/jvm/pom.xml \
+  $(wildcard bindings/jvm/src/main/java/io/github/kafkaiamoauth/*.java)
 	@set -e; t0=$$(date +%s); rm -rf $(DIST_TEST_OUT)/jvm-target; \
 	mvn -B -q -Dstyle.color=never -f bindings/jvm/pom.xml -Dkio.native.dir=$(abspath $(DIST_TEST_OUT))/jni \
 	  -Dkio.build.dir=$(abspath $(DIST_TEST_OUT))/jvm-target package >$(DIST_BUILD)/mvn-dist-test-jar.log 2>&1 || \
 	  { cat $(DIST_BUILD)/mvn-dist-test-jar.log >&2; exit 1; }; \
-	echo "dist-test-jar: $(DIST_TEST_OUT)/jvm-target/kafka-iam-oauth-$(KIO_VERSION).jar, $$(( $$(date +%s) - t0 )) s"
+	echo "dist-test-jar: $@, $$(( $$(date +%s) - t0 )) s"
 
 test-dist: dist-test-build
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && $(DIST_AUDITWHEEL) KIO_VERSION=$(KIO_VERSION) \

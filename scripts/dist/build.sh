@@ -75,7 +75,9 @@ for part in "$@"; do
       [[ "$target" == *-gnu ]] || { echo "build.sh: the JNI library is built for glibc targets only" >&2; exit 2; }
       cargo build -q "${cfg[@]}" --profile "$profile" --target "$target" -p kafka-iam-oauth-jvm
       mkdir -p "$out/jni/linux/${target%%-*}"
-      cp -f "$from/libkafka_iam_oauth_jni.so" "$out/jni/linux/${target%%-*}/" ;;
+      # -p: the build's time, so make packages dist-test's JAR again only
+      # when the library was rebuilt (mk/dist.mk).
+      cp -fp "$from/libkafka_iam_oauth_jni.so" "$out/jni/linux/${target%%-*}/" ;;
     node)
       # The npm platform package kafka-iam-oauth-<os>-<cpu>-<libc> and the
       # main package (scripts/node/pack.sh): OUT/node/*.tgz.
