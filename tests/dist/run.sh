@@ -265,8 +265,9 @@ else
 fi
 
 # ---- the JVM JAR with the aarch64 JNI library (dist-test-build's
-# dist-test-jar): the arm64 JVM from the arm64 root loads the library out of
-# the JAR and a TokenProvider mints. LoadCheck is compiled here by the host's
+# dist-test-jar; make dist's, with both libraries, for test-dist-full): the
+# arm64 JVM from the arm64 root loads the library out of the JAR and a
+# TokenProvider mints. LoadCheck is compiled here by the host's
 # javac (the arm64 root has a JRE: no compiler, and javac under qemu is slow).
 jar=$out/jvm-target/kafka-iam-oauth-$version.jar
 arm_java=$aroot/usr/lib/jvm/java-17-openjdk-arm64/bin/java
@@ -281,7 +282,9 @@ if [ -f "$jar" ] && [ -x "$arm_java" ]; then
   check jar-aarch64-loads-and-mints-under-qemu minted_by jvm_mint
   grep -h '^load-check: ' "$logs/jar-aarch64-loads-and-mints-under-qemu.log" | sed 's/^/    /'
 else
-  echo "dist: skip jar-aarch64 (no $jar or arm64 java: make dist-test-build builds them)"
+  # Both are made by dist-test-build (make dist's dist-jvm for test-dist-full):
+  # missing is a failure, not a skip.
+  bad "jar-aarch64: no $jar or no $arm_java (make dist-test-build makes both)"
 fi
 
 echo "dist: $passed passed, $failed failed (cross-built profile ${DIST_PROFILE:-dist-test}; logs in build/dist/logs/$tag)"
