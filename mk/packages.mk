@@ -69,9 +69,12 @@ packages-test-build: deps-packages $(PKG_ROOT)/.complete packages-host-tarball
 	@t0=$$(date +%s); set -e; rm -rf $(PKG_TEST_OUT); cli="$(PKG_HOST_CLI)"; [ -n "$$cli" ] || cli=$(CARGO_TARGET_DIR)/debug/kafka-iam-oauth; \
 	for s in deb rpm; do KIO_VERSION=$(KIO_VERSION) MAKE="$(MAKE)" PKG_XZ_LEVEL=1 \
 	  scripts/packages/$$s.sh $(PKG_HOST_TARGET) $(PKG_HOST_CLIB) "$$cli" $(PKG_TEST_OUT); done; \
-	echo "packages-test-build: $$(( $$(date +%s) - t0 )) s"
+	lintian --tag-display-limit 0 $(PKG_TEST_OUT)/*.deb >$(PKG_TEST_OUT)/lintian.txt 2>&1 || true; \
+	touch $(PKG_TEST_OUT)/.built; echo "packages-test-build: $$(( $$(date +%s) - t0 )) s"
 
-test-packages: packages-test-build
+# Uses what the prep built (run `make packages-test-build` again after a change).
+test-packages:
+	@[ -f $(PKG_TEST_OUT)/.built ] || $(MAKE) --no-print-directory packages-test-build
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && KIO_VERSION=$(KIO_VERSION) PKG_OUT=$(PKG_TEST_OUT) \
 	  PKG_ROOT=$(PKG_ROOT) PKG_TARBALL=$(PKG_HOST_TARBALL) tests/packages/packages.sh
 
