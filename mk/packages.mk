@@ -42,7 +42,9 @@ sdist-install-build:
 test-sdist:
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && KIO_VERSION=$(KIO_VERSION) tests/packages/sdist.sh test
 
-test-go-proxy: packages-host-tarball go-deps
+# The tarball packages-test-build made in the prep (made here when absent).
+test-go-proxy: go-deps
+	@[ -f $(PKG_HOST_TARBALL) ] || $(MAKE) --no-print-directory packages-host-tarball
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && KIO_VERSION=$(KIO_VERSION) PACKAGES_TARBALL=$(PKG_HOST_TARBALL) \
 	  GO=$(GO) tests/packages/go-proxy.sh
 
