@@ -11,7 +11,7 @@
 #                   (tests/packages/packages.sh; built by packages-test-build)
 # `make packages` writes this machine's .debs and .rpms (release build) to
 # dist/; `make dist` makes them for every glibc target (mk/dist.mk).
-TEST_SUITES += test-crates
+TEST_SUITES += test-crates test-sdist test-go-proxy test-packages
 
 PKG_BUILD := build/packages
 # This machine's C tarball, laid out by scripts/dist/package.sh (what `make

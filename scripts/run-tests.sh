@@ -4,8 +4,10 @@
 #
 # Some suites need tools and builds that need no broker (cargo-deny,
 # cargo-fuzz and the fuzz targets, confluent-kafka-javascript built from
-# source, test-dist's cross builds for arm64 and musl: minutes of compiling
-# on a fresh machine).
+# source, test-dist's cross builds for arm64 and musl, the sdist's install,
+# the .deb/.rpm packages and their Debian root: minutes of compiling on a
+# fresh machine; packages-test-build after dist-test-build, whose static
+# musl CLI it packs).
 # Those are built in the background while the first suites run (several of
 # which mostly wait out token lifetimes), and the suites that use them run
 # after the others, once the background build is done; test-secrets stays
@@ -22,8 +24,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
-PREP_TARGETS=(deps-cargo-deny fuzz-build node-ckjs-build dist-test-build)
-LATE_SUITES=" test-deny test-fuzz test-node-ckjs test-dist "
+PREP_TARGETS=(deps-cargo-deny fuzz-build node-ckjs-build dist-test-build sdist-install-build packages-test-build)
+LATE_SUITES=" test-deny test-fuzz test-node-ckjs test-dist test-sdist test-go-proxy test-packages "
 CONCURRENT_SUITES=" test-rotation test-java test-go-clients test-node-reauth "
 prep_log=build/prep-tools.log
 mkdir -p build
