@@ -321,7 +321,13 @@ impl Minter {
         let mut attempt = 0;
         loop {
             match self.mint_once(call, phase).await {
-                Err(e) if e.is_retryable() && attempt + 1 < MINT_ATTEMPTS => {
+                // No CA certificates: another attempt within this mint
+                // finds the same files; the caller's retry looks again.
+                Err(e)
+                    if e.is_retryable()
+                        && attempt + 1 < MINT_ATTEMPTS
+                        && !e.message().contains(capped::NO_TRUST_ROOTS) =>
+                {
                     if let Phase::Sts(_, last) = &mut *phase.lock() {
                         *last = Some(e.clone());
                     }
@@ -1084,8 +1090,18 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// provider that handed out the previous credentials, if any; the source
 /// that fails mid-life is named with what to check.
 fn credentials_error(cfg: &Config, e: CredentialsError, last_provider: Option<&str>) -> Error {
-    let detail = error_chain(&e);
     let failing = last_provider.or(configured_provider());
+    if let Some(missing) = capped::no_trust_roots(&e) {
+        let from = failing
+            .map(describe_source)
+            .unwrap_or("the AWS credential chain".into());
+        return Error::new(
+            ErrorKind::Credentials,
+            format!("could not load AWS credentials from {from}: {missing}"),
+        )
+        .with_retryable(true);
+    }
+    let detail = error_chain(&e);
     let message = match (e, failing) {
         (CredentialsError::CredentialsNotLoaded(_), Some(p)) if last_provider.is_some() => format!(
             "no AWS credentials: {} handed them out before and now fails. {} ({detail})",
@@ -1130,6 +1146,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let endpoint = endpoint_name(cfg);
+    if let Some(missing) = capped::no_trust_roots(&e) {
+        return Error::new(ErrorKind::Sts, format!("{op} could not be sent: {missing}"))
+            .with_retryable(true);
+    }
     if let Some(big) = capped::too_large(&e) {
         // Not retried within the mint: another attempt reads another
         // answer of the same kind (capped, but pointless).

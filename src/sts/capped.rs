@@ -19,6 +19,17 @@
 //! Reading the body inside the connector keeps it within the SDK's
 //! per-attempt timeout, so an answer that trickles stays bounded in time
 //! as before.
+//!
+//! It also holds the trust roots for TLS. The SDK's own loading of them
+//! panics on a machine with no CA certificates (a debug assertion, then a
+//! poisoned lock in its client: every later request panics too) and keeps
+//! the empty result for the life of the process. Here they are loaded from
+//! the same source (`rustls-native-certs`: `SSL_CERT_FILE`/`SSL_CERT_DIR`,
+//! else the system's store) and handed to the SDK as its own trust store;
+//! while none load, an `https` request is refused before it is sent with
+//! [`NoTrustRoots`] (plain `http`, the emulator on loopback, needs none),
+//! and the next request looks again, so installing certificates mends a
+//! running process.
 
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -32,6 +43,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// The largest answer read from any endpoint. STS's `GetWebIdentityToken`
 /// answer is under 4 KiB (a JWT of ~1 KiB in ~1 KiB of XML); AWS documents
@@ -85,12 +97,120 @@ pub(crate) fn too_large<'a>(
     None
 }
 
+/// The start of [`NoTrustRoots`]'s message (the mint does not retry it:
+/// another attempt finds the same files).
+pub(crate) const NO_TRUST_ROOTS: &str = "no CA certificates found";
+
+/// An `https` request refused because no trust roots load: says where the
+/// library looked and how to fix it.
+#[derive(Debug, Clone)]
+pub(crate) struct NoTrustRoots {
+    /// `scheme://host:port/path` of the refused request.
+    pub endpoint: String,
+    /// Where the roots were looked for, and the first loading error.
+    looked: String,
+}
+
+impl fmt::Display for NoTrustRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{NO_TRUST_ROOTS} to verify {} over TLS (looked in {}): install the ca-certificates package, \
+             or set SSL_CERT_FILE to a PEM bundle",
+            self.endpoint, self.looked
+        )
+    }
+}
+
+impl std::error::Error for NoTrustRoots {}
+
+/// The refusal, if `e` or any error in its source chain is one.
+pub(crate) fn no_trust_roots<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a NoTrustRoots> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(t) = e.downcast_ref::<NoTrustRoots>() {
+            return Some(t);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// The trust roots as one PEM bundle (only certificates rustls accepts as
+/// anchors, so the SDK's parsing of them cannot fail), or where they were
+/// looked for. Kept for the process once found; looked for again on every
+/// call until then.
+fn trust_roots() -> Result<Arc<Vec<u8>>, String> {
+    static FOUND: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
+    if let Some(pem) = FOUND.get() {
+        return Ok(pem.clone());
+    }
+    let loaded = rustls_native_certs::load_native_certs();
+    let mut probe = rustls::RootCertStore::empty();
+    let mut pem = Vec::new();
+    for cert in loaded.certs {
+        if probe.add(cert.clone()).is_ok() {
+            pem_encode(&cert, &mut pem);
+        }
+    }
+    if pem.is_empty() {
+        let env =
+            |name: &str| std::env::var_os(name).map(|v| format!("{name}={}", v.to_string_lossy()));
+        let mut looked = [env("SSL_CERT_FILE"), env("SSL_CERT_DIR")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if looked.is_empty() {
+            looked =
+                "the system's certificate store (/etc/ssl/certs, OpenSSL's usual places)".into();
+        }
+        if let Some(first) = loaded.errors.first() {
+            looked.push_str(": ");
+            looked.push_str(&crate::error::excerpt(
+                &first.to_string(),
+                crate::error::MAX_FOREIGN_TEXT,
+            ));
+        }
+        return Err(looked);
+    }
+    Ok(FOUND.get_or_init(|| Arc::new(pem)).clone())
+}
+
+/// Appends `der` as a PEM `CERTIFICATE` block.
+fn pem_encode(der: &[u8], out: &mut Vec<u8>) {
+    let b64 = aws_smithy_types::base64::encode(der);
+    out.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"-----END CERTIFICATE-----\n");
+}
+
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxy from
 /// the environment: what `aws-smithy-runtime`'s `default-https-client`
 /// builds for the latest behavior version) with every answer capped at
-/// [`MAX_ANSWER_BYTES`].
+/// [`MAX_ANSWER_BYTES`], trusting the roots [`trust_roots`] finds.
 pub(crate) fn capped_http_client() -> SharedHttpClient {
-    let inner = Builder::new().build_with_connector_fn(|settings, components| {
+    SharedHttpClient::new(Capped {
+        with_roots: OnceLock::new(),
+        without_roots: OnceLock::new(),
+    })
+}
+
+/// The SDK's client trusting exactly `trust` (never the SDK's own native
+/// roots: see the module's comment).
+fn sdk_client(trust: tls::TrustStore) -> SharedHttpClient {
+    // `build` cannot fail in aws-smithy-http-client 1.x; were it to, an
+    // empty trust store refuses every TLS peer rather than panicking.
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .ok();
+    Builder::new().build_with_connector_fn(move |settings, components| {
         let mut builder =
             ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
         builder.set_connector_settings(settings.cloned());
@@ -98,42 +218,93 @@ pub(crate) fn capped_http_client() -> SharedHttpClient {
             builder.set_sleep_impl(components.sleep_impl());
         }
         builder.set_proxy_config(Some(ProxyConfig::from_env()));
+        let context = context.clone().or_else(|| {
+            tls::TlsContext::builder()
+                .with_trust_store(tls::TrustStore::empty())
+                .build()
+                .ok()
+        });
+        if let Some(context) = context {
+            builder.set_tls_context(context);
+        }
         builder.build()
-    });
-    SharedHttpClient::new(Capped { inner })
+    })
 }
 
 #[derive(Debug)]
 struct Capped {
-    inner: SharedHttpClient,
+    /// Built once roots are found.
+    with_roots: OnceLock<SharedHttpClient>,
+    /// For plain `http` while none are (its `https` requests are refused
+    /// before they reach it).
+    without_roots: OnceLock<SharedHttpClient>,
 }
 
 impl HttpClient for Capped {
+    // The SDK asks for a connector on every attempt: each one sees whether
+    // roots have appeared since.
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
+        let (client, no_roots) = match trust_roots() {
+            Ok(pem) => (
+                self.with_roots.get_or_init(|| {
+                    sdk_client(tls::TrustStore::empty().with_pem_certificate(pem.to_vec()))
+                }),
+                None,
+            ),
+            Err(looked) => (
+                self.without_roots
+                    .get_or_init(|| sdk_client(tls::TrustStore::empty())),
+                Some(looked),
+            ),
+        };
         SharedHttpConnector::new(CappedConnector {
-            inner: self.inner.http_connector(settings, components),
+            inner: client.http_connector(settings, components),
+            no_roots,
         })
     }
 
     fn connector_metadata(
         &self,
     ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
-        self.inner.connector_metadata()
+        Some(
+            aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata::new(
+                "hyper",
+                Some(std::borrow::Cow::Borrowed("1.x")),
+            ),
+        )
     }
 }
 
 #[derive(Debug)]
 struct CappedConnector {
     inner: SharedHttpConnector,
+    /// `Some(where)`: no trust roots were found there; `https` is refused.
+    no_roots: Option<String>,
 }
 
 impl HttpConnector for CappedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let endpoint = endpoint_of(request.uri());
+        if let Some(looked) = &self.no_roots {
+            if request
+                .uri()
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+            {
+                // Not retried by the SDK (no retry kind), as the size refusal.
+                return HttpConnectorFuture::ready(Err(ConnectorError::other(
+                    Box::new(NoTrustRoots {
+                        endpoint,
+                        looked: looked.clone(),
+                    }),
+                    None,
+                )));
+            }
+        }
         let sent = self.inner.call(request);
         HttpConnectorFuture::new(async move {
             let mut response = sent.await?;
@@ -229,6 +400,46 @@ mod tests {
             .block_on(read_capped(SdkBody::from(vec![b'x'; 11]), 10))
             .unwrap();
         assert_eq!(over, None);
+    }
+
+    #[test]
+    fn roots_are_handed_over_as_pem_that_parses_back_to_them() {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        // Lengths around the 48-byte (64-character) line boundary.
+        let ders: Vec<Vec<u8>> = [1usize, 47, 48, 49, 500]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 7 % 256) as u8).collect())
+            .collect();
+        let mut pem = Vec::new();
+        for der in &ders {
+            pem_encode(der, &mut pem);
+        }
+        let back = CertificateDer::pem_slice_iter(&pem)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(back, ders);
+    }
+
+    #[test]
+    fn no_roots_is_found_in_a_chain_and_names_the_fix() {
+        let e = NoTrustRoots {
+            endpoint: "https://sts.eu-west-1.amazonaws.com/".into(),
+            looked: "SSL_CERT_FILE=/nowhere".into(),
+        };
+        let text = e.to_string();
+        assert!(text.starts_with(NO_TRUST_ROOTS), "{text}");
+        assert!(
+            text.contains("https://sts.eu-west-1.amazonaws.com/")
+                && text.contains("SSL_CERT_FILE=/nowhere")
+                && text.contains(
+                    "install the ca-certificates package, or set SSL_CERT_FILE to a PEM bundle"
+                ),
+            "{text}"
+        );
+        let wrapped = ConnectorError::other(Box::new(e), None);
+        assert!(no_trust_roots(&wrapped).is_some());
+        assert!(too_large(&wrapped).is_none());
     }
 
     #[test]
