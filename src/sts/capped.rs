@@ -87,9 +87,16 @@ impl std::error::Error for AnswerTooLarge {}
 pub(crate) fn too_large<'a>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a AnswerTooLarge> {
+    in_chain(e)
+}
+
+/// The first `T` in `e`'s source chain (`e` included).
+fn in_chain<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut next = Some(e);
     while let Some(e) = next {
-        if let Some(t) = e.downcast_ref::<AnswerTooLarge>() {
+        if let Some(t) = e.downcast_ref::<T>() {
             return Some(t);
         }
         next = e.source();
@@ -128,14 +135,7 @@ impl std::error::Error for NoTrustRoots {}
 pub(crate) fn no_trust_roots<'a>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a NoTrustRoots> {
-    let mut next = Some(e);
-    while let Some(e) = next {
-        if let Some(t) = e.downcast_ref::<NoTrustRoots>() {
-            return Some(t);
-        }
-        next = e.source();
-    }
-    None
+    in_chain(e)
 }
 
 /// The trust roots as one PEM bundle (only certificates rustls accepts as
