@@ -34,13 +34,15 @@ fn child() {
     };
     match scenario.as_str() {
         "no_roots" => no_roots(),
+        "no_roots_in_chain" => no_roots_in_chain(),
         other => panic!("unknown scenario {other}"),
     }
     println!("scenario {scenario} passed");
 }
 
-#[test]
-fn no_ca_certificates_is_an_error_naming_the_fix_not_a_panic() {
+/// Runs `scenario` in a child with no trust roots: `SSL_CERT_FILE` not
+/// there (yet), `SSL_CERT_DIR` empty. Nothing may panic.
+fn run_without_roots(scenario: &str) {
     let dir = tempfile::tempdir().unwrap();
     let certs_dir = dir.path().join("certs");
     std::fs::create_dir(&certs_dir).unwrap();
@@ -51,18 +53,25 @@ fn no_ca_certificates_is_an_error_naming_the_fix_not_a_panic() {
         ),
         ("SSL_CERT_DIR".to_string(), certs_dir.display().to_string()),
     ];
-    let (_, stderr) = common::run_in_child(CHILD, "no_roots", &env);
+    let (_, stderr) = common::run_in_child(CHILD, scenario, &env);
     for bad in ["panicked", "PoisonError", "internal error"] {
         assert!(!stderr.contains(bad), "{bad:?} in the child's stderr");
     }
 }
 
-fn no_roots() {
-    common::setup_env(true);
-    let bundle = PathBuf::from(std::env::var_os("SSL_CERT_FILE").unwrap());
-    assert!(!bundle.exists());
+#[test]
+fn no_ca_certificates_is_an_error_naming_the_fix_not_a_panic() {
+    run_without_roots("no_roots");
+}
 
-    // The https "STS": counts connections and closes each at once.
+#[test]
+fn no_ca_certificates_in_the_credential_chain_is_a_credentials_error() {
+    run_without_roots("no_roots_in_chain");
+}
+
+/// A loopback "https" server that counts connections and closes each at
+/// once (it speaks no TLS): its port and the count.
+fn counting_listener() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -73,6 +82,17 @@ fn no_roots() {
             drop(stream);
         }
     });
+    (port, accepted)
+}
+
+const FIX: &str = "install the ca-certificates package, or set SSL_CERT_FILE to a PEM bundle";
+
+fn no_roots() {
+    common::setup_env(true);
+    let bundle = PathBuf::from(std::env::var_os("SSL_CERT_FILE").unwrap());
+    assert!(!bundle.exists());
+
+    let (port, accepted) = counting_listener();
     // One Minter (same shared part) for every audience: each audience is
     // its own cache entry, so each token() is a fresh mint on it.
     let https = |audience: &str| {
@@ -94,7 +114,7 @@ fn no_roots() {
             "no CA certificates found",
             &format!("https://127.0.0.1:{port}/"),
             &bundle.display().to_string(),
-            "install the ca-certificates package, or set SSL_CERT_FILE to a PEM bundle",
+            FIX,
         ] {
             assert!(e.message().contains(part), "{part:?} missing in: {e}");
         }
@@ -123,4 +143,35 @@ fn no_roots() {
         accepted.load(Ordering::SeqCst) >= 1,
         "no TLS connection attempted once roots were there: {e}"
     );
+}
+
+/// IRSA: the chain's own AssumeRoleWithWebIdentity goes to an `https` STS
+/// (`AWS_ENDPOINT_URL_STS`) while the mint's STS is the `http` emulator.
+fn no_roots_in_chain() {
+    common::setup_env(false);
+    let (port, accepted) = counting_listener();
+    let token_file = std::env::temp_dir().join(format!("kio-no-ca-{}", std::process::id()));
+    std::fs::write(&token_file, "not-a-real-token").unwrap();
+    // Set before the SDK runs (setup_env clears them).
+    std::env::set_var("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file);
+    std::env::set_var("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/no-ca");
+    std::env::set_var("AWS_ENDPOINT_URL_STS", format!("https://127.0.0.1:{port}"));
+    let emu = common::emulator();
+    let e = common::provider(&emu, "no-ca-chain", "")
+        .token()
+        .unwrap_err();
+    println!("{:?}: {e}", e.kind());
+    assert_eq!(e.kind(), ErrorKind::Credentials, "{e}");
+    assert!(e.is_retryable(), "{e}");
+    for part in [
+        "could not load AWS credentials",
+        "no CA certificates found",
+        &format!("https://127.0.0.1:{port}/"),
+        FIX,
+    ] {
+        assert!(e.message().contains(part), "{part:?} missing in: {e}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 0, "sent without roots");
+    assert_eq!(common::sts_calls(&emu), 0);
+    let _ = std::fs::remove_file(&token_file);
 }
