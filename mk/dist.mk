@@ -118,7 +118,7 @@ dist: deps-dist
 	for t in $(DIST_MUSL); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib cli node; done; \
 	for t in $(DIST_GNU); do $(DIST_ENV) scripts/dist/build.sh $$t release $(DIST_RELEASE_OUT) wheel clib jni node; done; \
 	rm -rf $(DIST) && mkdir -p $(DIST); \
-	$(PY_VENV)/bin/maturin sdist -o $(DIST); \
+	$(PY_MATURIN_RUN) sdist -o $(DIST); \
 	for t in $(DIST_TARGETS); do \
 	  cli=$(DIST_RELEASE_OUT)/cli/$${t%%-*}-unknown-linux-musl/kafka-iam-oauth; [ -f $$cli ] || cli=; \
 	  $(DIST_ENV) scripts/dist/package.sh $$t $(DIST_RELEASE_OUT)/clib/$$t "$$cli" $(DIST_RELEASE_OUT); \

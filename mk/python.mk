@@ -8,8 +8,9 @@ PY_VENV := build/venv
 PY := $(PY_VENV)/bin/python
 PY_WHEELS := build/wheels
 PY_STAMP := $(PY_WHEELS)/.built
-PY_SOURCES := $(wildcard src/*.rs src/*/*.rs bindings/python/src/*.rs bindings/python/Cargo.toml python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml
-PY_DEPS := "maturin>=1.7,<2" ziglang pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
+PY_SOURCES := $(wildcard src/*.rs src/*/*.rs bindings/python/src/*.rs bindings/python/Cargo.toml cli/Cargo.toml cli/src/*.rs cli/src/*/*.rs python/kafka_iam_oauth/*) Cargo.toml Cargo.lock pyproject.toml \
+  scripts/packages/licenses.py scripts/packages/maturin.sh
+PY_DEPS := "maturin>=1.9.3,<2" ziglang pytest "confluent-kafka>=2.15" kafka-python aiokafka requests httpx mypy
 PY_TEST_ENV := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$$KIO_USER_ACCESS_KEY_ID \
   AWS_SECRET_ACCESS_KEY=$$KIO_USER_SECRET_ACCESS_KEY
 
@@ -34,15 +35,19 @@ $(PY_VENV)/.test-deps: $(PY_VENV)/.deps
 # with the shared target/. If that fails, the host's own tag (docs/python.md).
 # PY_MATURIN is the one wheel build command; mk/dist.mk runs it too, for
 # each release target (callers add profile, target, compatibility, -o).
+# PY_MATURIN_RUN runs maturin after writing the third-party licences and
+# SBOM the wheel and sdist carry (scripts/packages/maturin.sh, pyproject.toml
+# license-files).
 PY_ZIG_TARGET := $(ROOT)/build/zig-target
-PY_MATURIN := $(abspath $(PY_VENV))/bin/maturin build --strip --zig
+PY_MATURIN_RUN := $(ROOT)/scripts/packages/maturin.sh $(abspath $(PY_VENV))/bin/maturin
+PY_MATURIN := $(PY_MATURIN_RUN) build --strip --zig
 $(PY_STAMP): $(PY_VENV)/.deps $(PY_SOURCES)
 	@mkdir -p $(PY_WHEELS)
 	rm -f $(PY_WHEELS)/kafka_iam_oauth-*.whl
 	PATH="$(abspath $(PY_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(PY_ZIG_TARGET) \
 	  $(PY_MATURIN) --release --compatibility manylinux2014 -o $(PY_WHEELS) \
 	  || { echo "python-wheel: manylinux2014 via zig failed; building for this host's glibc" >&2; \
-	       $(PY_VENV)/bin/maturin build --release --strip -o $(PY_WHEELS); }
+	       $(PY_MATURIN_RUN) build --release --strip -o $(PY_WHEELS); }
 	$(PY) -m pip install -q --force-reinstall --no-deps $(PY_WHEELS)/kafka_iam_oauth-*.whl
 	touch $@
 

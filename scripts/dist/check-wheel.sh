@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Checks one wheel: `auditwheel show` finds it consistent with the platform
 # tag its file name claims (manylinux2014 = manylinux_2_17), it is abi3,
-# it is within BUDGET_KIB, and its extension exports only PyInit__native
-# (tests/install/symbols.sh). Used by make dist and make test-dist.
+# it is within BUDGET_KIB, its extension exports only PyInit__native
+# (tests/install/symbols.sh), and it carries the third-party licences and
+# the SBOM of what the extension links, as locked in Cargo.lock
+# (scripts/packages/check-wheel-licences.py). Used by make dist and make
+# test-dist.
 # Usage: check-wheel.sh WHEEL BUDGET_KIB   (auditwheel on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +30,7 @@ echo "$name: $kib KiB (budget $budget KiB)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/kio-wheel.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 python3 -m zipfile -e "$whl" "$work"
+python3 scripts/packages/check-wheel-licences.py "$work"/kafka_iam_oauth-*.dist-info Cargo.lock
 ext=$(ls "$work"/kafka_iam_oauth/_native*.so)
 nm=nm
 [[ "$plat" == *aarch64* ]] && nm=aarch64-linux-gnu-nm

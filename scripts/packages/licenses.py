@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Third-party licences and a CycloneDX SBOM for one artifact (issue 22).
 
-Usage: licenses.py TARGET OUT_DIR [CRATE...]
+Usage: licenses.py TARGET[,TARGET...] OUT_DIR [CRATE...]
 Writes OUT_DIR/THIRD-PARTY-LICENSES.txt (every crate linked into the
 artifact: name, version, licence expression, source, then the licence and
 notice files the crate ships, which for the -sys crates cover the C code
 they compile, e.g. aws-lc-sys's AWS-LC) and OUT_DIR/sbom.cdx.json
 (CycloneDX 1.5). The crates are the normal (not build- or dev-)
 dependencies reachable from CRATE... (default: the C libraries and the CLI)
-for TARGET, from `cargo metadata` over Cargo.lock, offline: the same graph
-`cargo deny` (deny.toml) limits the licences of. Derived here rather than
+for TARGET (several: the union of their graphs; the wheels' list is the
+one of every Linux target they are built for, scripts/packages/maturin.sh),
+from `cargo metadata` over Cargo.lock, offline: the same graph
+`cargo deny` (deny.toml) limits the licences of. Both files are replaced
+whole (written beside and renamed), so a crate dropped from the lock file
+leaves nothing behind and a concurrent reader sees the old or the new file. Derived here rather than
 with cargo-about/cargo-cyclonedx: those would be two more tools to compile
 on a fresh CI machine (minutes on 2 cores) for what the lock file and the
 registry sources already say.
@@ -17,9 +21,10 @@ registry sources already say.
 import glob, json, os, subprocess, sys, uuid
 
 target, out = sys.argv[1], sys.argv[2]
+targets = target.split(",")
 roots = set(sys.argv[3:] or ["kafka-iam-oauth-cdylib", "kafka-iam-oauth-staticlib", "kafka-iam-oauth-cli"])
 meta = json.loads(subprocess.run(
-    ["cargo", "metadata", "--offline", "--format-version", "1", "--filter-platform", target],
+    ["cargo", "metadata", "--offline", "--format-version", "1"] + [a for t in targets for a in ("--filter-platform", t)],
     check=True, capture_output=True, text=True).stdout)
 pkgs = {p["id"]: p for p in meta["packages"]}
 nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
@@ -41,14 +46,26 @@ while todo:
             todo.append(d["pkg"])
 third = sorted((pkgs[i] for i in seen if i not in workspace), key=lambda p: (p["name"], p["version"]))
 version = next(pkgs[i]["version"] for i in start)
+# The licence files are read from the crates' unpacked sources, which a
+# fresh machine has only for what some build already needed (the wheel's
+# run comes before its own build): fetch them, never write a list that
+# says a crate ships no licence file because it was not unpacked yet.
+if any(not os.path.isdir(os.path.dirname(p["manifest_path"])) for p in third):
+    subprocess.run(["cargo", "fetch", "--locked"] + [a for t in targets for a in ("--target", t)],
+                   check=True, stdout=subprocess.DEVNULL)
+    absent = [p["name"] for p in third if not os.path.isdir(os.path.dirname(p["manifest_path"]))]
+    if absent:
+        sys.exit(f"licenses.py: no sources of {absent} after cargo fetch")
 
 def purl(p):
     return f"pkg:cargo/{p['name']}@{p['version']}"
 
 os.makedirs(out, exist_ok=True)
-with open(os.path.join(out, "THIRD-PARTY-LICENSES.txt"), "w") as f:
-    f.write(f"kafka-iam-oauth {version} ({target}) is Apache-2.0 (LICENSE). It links the\n"
-            f"following {len(third)} crates; their licence and notice files follow the list.\n\n")
+tmp = f".tmp.{os.getpid()}"
+with open(os.path.join(out, "THIRD-PARTY-LICENSES.txt" + tmp), "w") as f:
+    f.write(f"kafka-iam-oauth {version} is Apache-2.0 (LICENSE). Built for\n"
+            + "".join(f"  {t}\n" for t in targets)
+            + f"it links the following {len(third)} crates; their licence and notice files\nfollow the list.\n\n")
     for p in third:
         f.write(f"  {p['name']} {p['version']}  {p.get('license') or p.get('license_file') or 'UNKNOWN'}\n")
     for p in third:
@@ -81,13 +98,17 @@ for i, ds in edges.items():
 epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0")) or None
 bom = {
     "bomFormat": "CycloneDX", "specVersion": "1.5",
-    # Reproducible: the serial number is derived from the content's identity.
-    "serialNumber": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"kafka-iam-oauth/{version}/{target}/{sorted(roots)}")),
+    # Reproducible: the serial number is derived from the content's identity
+    # (the crates too: a dependency change is a new BOM).
+    "serialNumber": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"kafka-iam-oauth/{version}/{target}/{sorted(roots)}/"
+                                                  + ",".join(purl(p) for p in third))),
     "version": 1,
-    "metadata": {"component": root, "properties": [{"name": "target", "value": target}]},
+    "metadata": {"component": root, "properties": [{"name": "target", "value": t} for t in targets]},
     "components": [component(p) for p in third],
     "dependencies": [{"ref": r, "dependsOn": sorted(ds)} for r, ds in sorted(deps.items())],
 }
-with open(os.path.join(out, "sbom.cdx.json"), "w") as f:
+with open(os.path.join(out, "sbom.cdx.json" + tmp), "w") as f:
     json.dump(bom, f, indent=1, sort_keys=True)
+for name in ("THIRD-PARTY-LICENSES.txt", "sbom.cdx.json"):
+    os.replace(os.path.join(out, name + tmp), os.path.join(out, name))
 print(f"licenses.py: {len(third)} crates for {target} ({', '.join(sorted(roots))}) in {out}")

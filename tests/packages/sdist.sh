@@ -28,7 +28,7 @@ if [ "$mode" = build ]; then
   t0=$(date +%s)
   rm -rf "$out" "$venv"
   mkdir -p "$out"
-  "$(dirname "$py")/maturin" sdist -o "$out" >"$out/sdist.log" 2>&1 || { cat "$out/sdist.log" >&2; exit 1; }
+  scripts/packages/maturin.sh "$(dirname "$py")/maturin" sdist -o "$out" >"$out/sdist.log" 2>&1 || { cat "$out/sdist.log" >&2; exit 1; }
   python3 -m venv "$venv"
   if [ "${SDIST_PROFILE:-dev}" = release ]; then build_env=(CARGO_TARGET_DIR="$root/build/packages/sdist-target")
   else build_env=(CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" MATURIN_PEP517_ARGS="--profile ${SDIST_PROFILE:-dev}"); fi
@@ -49,10 +49,15 @@ if [ -f "$sdist" ]; then
   list=$(tar -tzf "$sdist" | sed "s|^kafka_iam_oauth-$version/||")
   # What builds the wheel: the manifests and lock, the Rust sources of the
   # extension and the crates it builds on, the Python package, the readme
-  # and licence. No tests, harness, fuzz corpora, examples, C or Go.
-  stray=$(grep -vE '^(|Cargo\.(toml|lock)|pyproject\.toml|PKG-INFO|LICENSE|README\.md|docs/python\.md|(bindings/python/|cli/|emulator/)?Cargo\.toml|(bindings/python/|cli/|emulator/)?src/.*\.rs|cli/(LICENSE|cli\.md)|emulator/README\.md|python/kafka_iam_oauth/[a-z_]+\.(py|pyi|typed))$' <<<"$list" || true)
+  # and licence, the third-party licences and SBOM its wheels carry
+  # (scripts/packages/maturin.sh). No tests, harness, fuzz corpora,
+  # examples, C or Go.
+  stray=$(grep -vE '^(|Cargo\.(toml|lock)|pyproject\.toml|PKG-INFO|LICENSE|build/wheel-licences/(THIRD-PARTY-LICENSES\.txt|sbom\.cdx\.json)|README\.md|docs/python\.md|(bindings/python/|cli/|emulator/)?Cargo\.toml|(bindings/python/|cli/|emulator/)?src/.*\.rs|cli/(LICENSE|cli\.md)|emulator/README\.md|python/kafka_iam_oauth/[a-z_]+\.(py|pyi|typed))$' <<<"$list" || true)
   [ -z "$stray" ] && ok "sdist: $(wc -l <<<"$list") entries, $(du -k "$sdist" | cut -f1) KiB, only what builds the wheel" ||
     bad "sdist: files that do not build the wheel: $(tr '\n' ' ' <<<"$stray")"
+  grep -qx build/wheel-licences/THIRD-PARTY-LICENSES.txt <<<"$list" && grep -qx build/wheel-licences/sbom.cdx.json <<<"$list" &&
+    ok "sdist: holds the third-party licences and SBOM (build/wheel-licences/)" ||
+    bad "sdist: no build/wheel-licences/THIRD-PARTY-LICENSES.txt or sbom.cdx.json"
 else bad "no $sdist (make sdist-install-build)"; fi
 
 if [ -x "$venv/bin/python" ]; then
@@ -68,6 +73,9 @@ print(principal, kafka_iam_oauth.__file__)' "$config" "$venv" "$version" 2>&1)
   if grep -qF "$KIO_USER_ARN" <<<"$out_py" && [ "$after" -gt "$before" ]; then
     ok "the sdist's install imports from the venv and mints as $KIO_USER_ARN (emulator tokens_issued $before -> $after)"
   else bad "mint from the sdist's install: $out_py"; fi
+  # The wheel pip built from the sdist carries them in .dist-info/licenses/.
+  lic=$(python3 scripts/packages/check-wheel-licences.py "$venv"/lib/python3*/site-packages/kafka_iam_oauth-"$version".dist-info Cargo.lock 2>&1) &&
+    ok "the sdist's install: $lic" || bad "the sdist's install: $lic"
   who=$(cd /tmp && "$venv/bin/kafka-iam-oauth" --config "$config" whoami 2>&1)
   grep -qF "$KIO_USER_ARN" <<<"$who" && ok "the console script kafka-iam-oauth whoami: $KIO_USER_ARN" ||
     bad "kafka-iam-oauth whoami from the sdist's venv: $who"

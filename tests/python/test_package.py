@@ -75,3 +75,16 @@ def test_claims_are_plain_python_objects():
     assert isinstance(claims, dict)
     assert isinstance(claims["exp"], int) and isinstance(claims["sub"], str)
     assert isinstance(claims["aud"], (str, list))
+
+
+def test_wheel_carries_the_third_party_licences_and_sbom():
+    """The installed wheel's .dist-info/licenses/ holds the licences of every
+    crate linked into the extension and its CycloneDX SBOM (pyproject.toml
+    license-files), for the crates Cargo.lock locks today."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    dist = importlib.metadata.distribution("kafka-iam-oauth")
+    metadata = next(f for f in dist.files if f.name == "METADATA" and f.parent.name.endswith(".dist-info"))
+    dist_info = pathlib.Path(dist.locate_file(metadata)).parent
+    check = [sys.executable, str(root / "scripts/packages/check-wheel-licences.py"), str(dist_info), str(root / "Cargo.lock")]
+    out = subprocess.run(check, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr + out.stdout
