@@ -13,10 +13,10 @@ one of every Linux target they are built for, scripts/packages/maturin.sh),
 from `cargo metadata` over Cargo.lock, offline: the same graph
 `cargo deny` (deny.toml) limits the licences of. Both files are replaced
 whole (written beside and renamed), so a crate dropped from the lock file
-leaves nothing behind and a concurrent reader sees the old or the new file. Derived here rather than
-with cargo-about/cargo-cyclonedx: those would be two more tools to compile
-on a fresh CI machine (minutes on 2 cores) for what the lock file and the
-registry sources already say.
+leaves nothing behind and a concurrent reader sees the old or the new file.
+Derived here rather than with cargo-about/cargo-cyclonedx: those would be
+two more tools to compile on a fresh CI machine (minutes on 2 cores) for
+what the lock file and the registry sources already say.
 """
 import glob, json, os, subprocess, sys, uuid
 
