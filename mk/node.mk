@@ -17,7 +17,9 @@ NODE_PKG := $(NODE_BUILD)/pkg/kafka-iam-oauth
 NODE_TEST := $(NODE_BUILD)/test
 # This machine's target in the platform packages' names (linux-x64-gnu, ...).
 NODE_ARCH := $(subst x86_64,x64,$(subst aarch64,arm64,$(shell uname -m)))
-NODE_TARGET := linux-$(NODE_ARCH)-$(if $(wildcard /lib/ld-musl-*),musl,gnu)
+# musl or glibc decided as index.js's isMusl() does (ldd names its loader):
+# a glibc machine may have musl's loader too (musl-tools, for test-dist).
+NODE_TARGET := linux-$(NODE_ARCH)-$(if $(shell grep -qs musl /usr/bin/ldd && echo musl),musl,gnu)
 NODE_ADDON := $(NODE_PKG)/kafka-iam-oauth.$(NODE_TARGET).node
 NODE_FILES := index.js index.d.ts package.json README.md
 # What the tests need besides the broker: emulator identities as the
