@@ -18,10 +18,13 @@ use std::time::Duration;
 /// after `malloc_trim(0)` (glibc otherwise keeps freed memory in its
 /// arenas: `make soak` shows both), and the baseline after a warm-up round
 /// of the same size, so what remains is what is still allocated plus
-/// fragmentation: measured -0.3 to +0.8 MiB. One round's entries peak at
-/// about 1.5 MiB over the baseline; the strict check of a leak is
-/// `entries_alive` (every evicted entry freed) and `minters_alive`.
-const RSS_BOUND: u64 = 3 << 20;
+/// fragmentation: measured -1.0 to +1.3 MiB on a quiet machine, +0.2 to
+/// +2.3 with three busy loops beside it, and +3.4 once in `make test`
+/// with the background cross builds running (fragmentation grows with
+/// load). One round's entries peak at about 4 MiB over the baseline; the
+/// strict check of a leak is `entries_alive` (every evicted entry freed)
+/// and `minters_alive`, this bound the coarse one.
+const RSS_BOUND: u64 = 5 << 20;
 
 #[test]
 fn thread_churn_and_many_configurations_leave_memory_flat() {
