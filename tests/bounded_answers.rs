@@ -92,6 +92,26 @@ fn provider(url: &str, audience: &str) -> Provider {
 }
 
 /// Waits out the entry's negative cache (`next_attempt_in`).
+/// `p.token()` refused while the process's peak RSS grows by less than
+/// [`PEAK_GROWTH_BOUND`]; prints the time and growth under `label`.
+fn refused_within_bound(label: &str, p: &Provider) -> kafka_iam_oauth::Error {
+    let before = peak_rss();
+    let started = Instant::now();
+    let e = p.token().expect_err("a 256 MiB answer is refused");
+    let took = started.elapsed();
+    let growth = peak_rss().saturating_sub(before);
+    println!(
+        "{label}: {OVERSIZED_BYTES}-byte answer refused in {} ms, peak RSS growth {} KiB: {e}",
+        took.as_millis(),
+        growth / 1024
+    );
+    assert!(
+        growth < PEAK_GROWTH_BOUND,
+        "peak RSS grew by {growth} bytes (bound {PEAK_GROWTH_BOUND})"
+    );
+    e
+}
+
 fn wait_for_next_attempt(p: &Provider) {
     if let Some(wait) = p.stats().next_attempt_in {
         std::thread::sleep(wait + Duration::from_millis(50));
@@ -111,20 +131,7 @@ fn sts_oversized(mode: FaultMode) {
     let p = provider(&url, "big");
     emu.set_fault(Fault::new(mode));
     let calls = common::sts_calls(&emu);
-    let before = peak_rss();
-    let started = Instant::now();
-    let e = p.token().expect_err("a 256 MiB answer is refused");
-    let took = started.elapsed();
-    let growth = peak_rss().saturating_sub(before);
-    println!(
-        "{mode:?}: {OVERSIZED_BYTES}-byte answer refused in {} ms, peak RSS growth {} KiB: {e}",
-        took.as_millis(),
-        growth / 1024
-    );
-    assert!(
-        growth < PEAK_GROWTH_BOUND,
-        "peak RSS grew by {growth} bytes (bound {PEAK_GROWTH_BOUND})"
-    );
+    let e = refused_within_bound(&format!("{mode:?}"), &p);
     assert_eq!(e.kind(), ErrorKind::Sts, "{e}");
     let text = e.to_string();
     assert!(
@@ -182,20 +189,7 @@ fn container_oversized() {
     )
     .expect("valid config");
     let before_requests = requests();
-    let before = peak_rss();
-    let started = Instant::now();
-    let e = p2.token().expect_err("a 256 MiB answer is refused");
-    let took = started.elapsed();
-    let growth = peak_rss().saturating_sub(before);
-    println!(
-        "container: {OVERSIZED_BYTES}-byte answer refused in {} ms, peak RSS growth {} KiB: {e}",
-        took.as_millis(),
-        growth / 1024
-    );
-    assert!(
-        growth < PEAK_GROWTH_BOUND,
-        "peak RSS grew by {growth} bytes (bound {PEAK_GROWTH_BOUND})"
-    );
+    let e = refused_within_bound("container", &p2);
     assert_eq!(e.kind(), ErrorKind::Credentials, "{e}");
     let text = e.to_string();
     assert!(text.contains(&endpoint), "the endpoint is named: {text}");
@@ -229,21 +223,8 @@ fn imds_oversized() {
     // Not warmed first: the bound holds with the chain's first load in it.
     emu.set_source_fault(Source::Imds, SourceFault::Oversized);
     let p = provider(&url, "imds");
-    let before = peak_rss();
-    let started = Instant::now();
-    let e = p.token().expect_err("a 256 MiB answer is refused");
-    let took = started.elapsed();
-    let growth = peak_rss().saturating_sub(before);
-    println!(
-        "imds: {OVERSIZED_BYTES}-byte answers refused in {} ms ({} requests), peak RSS growth {} KiB: {e}",
-        took.as_millis(),
-        requests(),
-        growth / 1024
-    );
-    assert!(
-        growth < PEAK_GROWTH_BOUND,
-        "peak RSS grew by {growth} bytes (bound {PEAK_GROWTH_BOUND})"
-    );
+    let e = refused_within_bound("imds", &p);
+    println!("imds: {} requests", requests());
     // aws-config's IMDS provider reports any IMDS failure as "no
     // credentials" to its chain: the refusal's wording does not reach the
     // error (the container provider's does, above).
