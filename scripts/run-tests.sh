@@ -29,6 +29,9 @@ LATE_SUITES=" test-deny test-fuzz test-node-ckjs test-dist test-sdist test-go-pr
 CONCURRENT_SUITES=" test-rotation test-java test-go-clients test-node-reauth "
 prep_log=build/prep-tools.log
 mkdir -p build
+# Disk: a CI run that fills it fails everywhere at once; say what there was.
+disk() { echo "run-tests: disk $1: $(df -Ph . | awk 'NR==2 {print $4 " free of " $2}'); target/ and build/: $(du -sh target build 2>/dev/null | awk '{printf "%s %s  ", $2, $1}')"; }
+disk "at start"
 prep_pid=
 conc_pids=()
 cleanup() {
@@ -96,6 +99,7 @@ fi
 # Each late suite makes its own prerequisites again (a no-op when the
 # background build succeeded), so a failure there is reported by the suite.
 for suite in "${late[@]}" "${last[@]}"; do run_suite "$suite"; done
+disk "at the end"
 echo "===== suites passed: ${passed[*]:-none}"
 echo "===== suites failed: ${failed[*]:-none}"
 [ ${#failed[@]} -eq 0 ]
