@@ -9,11 +9,17 @@ CBINDGEN_VERSION := 0.29.0
 C_LIB_PACKAGES := -p kafka-iam-oauth-cdylib -p kafka-iam-oauth-staticlib
 # The one version (the core crate's, in Cargo.toml), read once for every mk/*.mk.
 KIO_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+# One debug build (DEVELOPERS.md, "Builds"): every debug recipe builds the
+# whole workspace, so each cargo run resolves dependency features as
+# `make build` did and reuses its outputs. A `-p` build resolves them for
+# its own packages and compiles the AWS SDK, hyper and tokio again beside
+# the first (about 65 crates, and a 400 MB static library, each time).
+CARGO_BUILD_DEV := cargo build -q --workspace --all-targets
 # $(call build-c-lib,debug|release): builds both C libraries and adds the
 # SONAME link (libkafka_iam_oauth.so.0) that programs linked against
 # target/<profile>/ look for at run time.
 define build-c-lib
-cargo build -q $(C_LIB_PACKAGES) $(if $(filter release,$(1)),--release,)
+$(if $(filter release,$(1)),cargo build -q $(C_LIB_PACKAGES) --release,$(CARGO_BUILD_DEV))
 ln -sf libkafka_iam_oauth.so $(CARGO_TARGET_DIR)/$(1)/libkafka_iam_oauth.so.0
 endef
 # Suites run by `make test`, in order; every mk/*.mk appends to these.
@@ -38,7 +44,7 @@ deps-cbindgen:
 # ---- build
 build:
 	cargo build --workspace --all-targets
-	@# the shared and static C libraries the C, plugin and Go suites link
+	@# the SONAME link for the C libraries the C, plugin and Go suites link
 	$(call build-c-lib,debug)
 
 header: deps-cbindgen

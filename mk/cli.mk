@@ -2,7 +2,7 @@
 # harness (feature broker-tests: verify vs the broker, doctor's broker
 # steps, acls applied with Kafka's AclCommand, serve through an STS outage
 # of one 60 s token lifetime), and `doctor` against the local broker in
-# `make demo`. The tests without a broker also run in test-rust.
+# `make demo`. The tests without a broker run in test-rust.
 TEST_SUITES += test-cli
 DEMOS += demo-cli
 
@@ -13,7 +13,7 @@ CLI_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_ACC
 test-cli:
 	@mkdir -p $(CLI_LOG)
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
-	cargo test -p kafka-iam-oauth-cli --features broker-tests -- --test-threads=8 --nocapture \
+	cargo test --workspace --features kafka-iam-oauth-cli/broker-tests --test broker -- --test-threads=8 --nocapture \
 	  >$(CLI_LOG)/test.log 2>&1; rc=$$?; \
 	grep -h -E ': broker (accepts|rejects)|panicked|^---- |^test result' $(CLI_LOG)/test.log; \
 	if [ $$rc -ne 0 ]; then tail -n 60 $(CLI_LOG)/test.log; fi; \
@@ -25,7 +25,7 @@ test-cli:
 
 # doctor against the local broker: every check, SASL_SSL with the harness CA.
 demo-cli:
-	@cargo build -q -p kafka-iam-oauth-cli
+	@$(CARGO_BUILD_DEV)
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
 	env $(CLI_DEMO_AWS) $(CARGO_TARGET_DIR)/debug/kafka-iam-oauth \
 	  --config "region=eu-west-1,audience=$$KIO_AUDIENCE,sts_endpoint=$$KIO_EMULATOR_URL" \

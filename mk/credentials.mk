@@ -14,7 +14,7 @@ CREDENTIAL_SOURCES_LOG := build/credential-sources
 define broker-sources-suite
 @mkdir -p $(dir $(1))
 @source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
-cargo test -q -p kafka-iam-oauth --features $(RDKAFKA_FEATURES) --test broker_sources -- $(2) --show-output \
+cargo test -q --workspace --features $(RDKAFKA_FEATURES) --test broker_sources -- $(2) --show-output \
   >$(1) 2>&1; rc=$$?; \
 grep -h -o -E 'delivered .*|^arn:.*tokens signed by.*|panicked.*|^---- .*' $(1); \
 [ $$rc -eq 0 ] || tail -n 40 $(1); \

@@ -25,7 +25,7 @@ fleet-sim:
 	cargo bench -p kafka-iam-oauth --bench fleet_sim
 
 bench-fleet:
-	cargo build -p kafka-iam-oauth-emulator -p kafka-iam-oauth-cdylib
+	$(CARGO_BUILD_DEV)
 	mkdir -p $(BENCH_DIR)/lib
 	cp -f target/debug/libkafka_iam_oauth.so $(BENCH_DIR)/lib/libkafka_iam_oauth.so
 	ln -sf libkafka_iam_oauth.so $(BENCH_DIR)/lib/libkafka_iam_oauth.so.0

@@ -27,7 +27,7 @@ GO_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_ACCE
 # cargo makes this a no-op when they are fresh.
 go-lib:
 	@$(call build-c-lib,$(GO_PROFILE))
-	@cargo build -q -p kafka-iam-oauth-emulator --bin kafka-iam-oauth-emulator
+	@$(CARGO_BUILD_DEV)
 
 # Go modules (confluent-kafka-go v2 with its bundled librdkafka) from the proxy.
 go-deps:

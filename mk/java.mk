@@ -22,7 +22,7 @@ $(JAVA_BUILD)/.deps: tests/java/pom.xml $(wildcard tests/java/src/test/java/io/k
 	touch $@
 
 java-cli:
-	cargo build -q -p kafka-iam-oauth-cli -p kafka-iam-oauth-emulator
+	$(CARGO_BUILD_DEV)
 
 # The JAR (mk/jvm.mk) first: the Maven test depends on it.
 test-java: jvm-jar java-cli

@@ -19,7 +19,7 @@ JVM_PROFILE ?= debug
 jvm-jar:
 	@grep -q "<version>$(KIO_VERSION)</version>" bindings/jvm/pom.xml || \
 	  { echo "jvm-jar: bindings/jvm/pom.xml's version is not $(KIO_VERSION) (Cargo.toml)" >&2; exit 1; }
-	cargo build -q -p kafka-iam-oauth-jvm $(if $(filter release,$(JVM_PROFILE)),--release,)
+	$(if $(filter release,$(JVM_PROFILE)),cargo build -q -p kafka-iam-oauth-jvm --release,$(CARGO_BUILD_DEV))
 	@rm -rf $(JVM_BUILD)/native && mkdir -p $(JVM_BUILD)/native/linux/$(JVM_ARCH)
 	objcopy --strip-debug $(CARGO_TARGET_DIR)/$(JVM_PROFILE)/$(JVM_LIB) $(JVM_BUILD)/native/linux/$(JVM_ARCH)/$(JVM_LIB)
 	$(JVM_MVN) install >$(JVM_BUILD)/mvn-jar.log 2>&1 || { cat $(JVM_BUILD)/mvn-jar.log >&2; exit 1; }
@@ -32,7 +32,7 @@ jvm-jar:
 # handle() per call, STS mints for 10 clients in one JVM, RSS, JAR size.
 # JVM_PROFILE=release measures an optimised library (the figures in docs/java.md).
 bench-java: jvm-jar
-	cargo build -q -p kafka-iam-oauth-cli
+	$(CARGO_BUILD_DEV)
 	KIO_JVM_JAR=$(JVM_JAR) tests/java/bench/run.sh
 
 .PHONY: bench-java

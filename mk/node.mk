@@ -31,7 +31,7 @@ NODE_TEST_ENV := AWS_EC2_METADATA_DISABLED=true \
 
 # cargo decides whether anything changed; the staged copy follows.
 node-addon:
-	cargo build -q -p kafka-iam-oauth-node
+	$(CARGO_BUILD_DEV)
 	@mkdir -p $(NODE_PKG)
 	cp $(addprefix bindings/node/,$(NODE_FILES)) LICENSE $(NODE_PKG)/
 	ln -f $(CARGO_TARGET_DIR)/debug/libkafka_iam_oauth_node.so $(NODE_ADDON) 2>/dev/null || \
@@ -110,7 +110,7 @@ $(NODE_BENCH)/.deps: benches/node/package.json benches/node/package-lock.json | 
 	touch $@
 
 bench-node: node-pack $(NODE_BENCH)/.deps
-	cargo build -q -p kafka-iam-oauth-emulator
+	$(CARGO_BUILD_DEV)
 	cp benches/node/token.js $(NODE_BENCH)/
 	cd $(NODE_BENCH) && tgz="$(abspath $(NODE_BUILD))/kafka-iam-oauth-$(KIO_VERSION).tgz $(abspath $(NODE_BUILD))/kafka-iam-oauth-$(NODE_TARGET)-$(KIO_VERSION).tgz" && \
 	  rm -rf node_modules/kafka-iam-oauth node_modules/kafka-iam-oauth-$(NODE_TARGET) && \

@@ -71,7 +71,7 @@ $(PY_VENV)/.bench-deps: $(PY_VENV)/.deps
 	touch $@
 
 bench-python: $(PY_STAMP) $(PY_VENV)/.bench-deps
-	cargo build -q -p kafka-iam-oauth-emulator
+	$(CARGO_BUILD_DEV)
 	env -u KIO_EMULATOR_URL $(PY) tests/python/bench_oauth_cb.py
 
 # `import kafka_iam_oauth` next to bare Python, side by side (issue 9's goal:

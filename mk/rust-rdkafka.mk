@@ -5,7 +5,9 @@
 TEST_SUITES += test-rust-rdkafka
 DEMOS += demo-rust
 
-RDKAFKA_FEATURES := rdkafka,rdkafka/ssl
+# With --workspace (not -p): only the rdkafka crates and the core are built
+# again; the rest is make build's (Makefile, CARGO_BUILD_DEV).
+RDKAFKA_FEATURES := kafka-iam-oauth/rdkafka,rdkafka/ssl
 RUST_RDKAFKA_LOG := build/rust-rdkafka
 RUST_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_ACCESS_KEY_ID" \
   AWS_SECRET_ACCESS_KEY="$$KIO_USER_SECRET_ACCESS_KEY" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
@@ -15,9 +17,9 @@ RUST_DEMO_AWS := AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID="$$KIO_USER_AC
 test-rust-rdkafka:
 	@mkdir -p $(RUST_RDKAFKA_LOG)
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
-	cargo test -q -p kafka-iam-oauth --features $(RDKAFKA_FEATURES) --test rdkafka_e2e -- --test-threads=8 --show-output \
+	cargo test -q --workspace --features $(RDKAFKA_FEATURES) --test rdkafka_e2e -- --test-threads=8 --show-output \
 	  >$(RUST_RDKAFKA_LOG)/e2e.log 2>&1; e2e=$$?; \
-	cargo test -q -p kafka-iam-oauth --features $(RDKAFKA_FEATURES) --doc -- rdkafka \
+	cargo test -q --workspace --features $(RDKAFKA_FEATURES) --doc -- rdkafka \
 	  >$(RUST_RDKAFKA_LOG)/doc.log 2>&1; doc=$$?; \
 	grep -h -E '^produced|panicked|^---- ' $(RUST_RDKAFKA_LOG)/e2e.log; \
 	if [ $$e2e -ne 0 ] || [ $$doc -ne 0 ]; then tail -n 40 $(RUST_RDKAFKA_LOG)/e2e.log $(RUST_RDKAFKA_LOG)/doc.log; fi; \
@@ -28,7 +30,7 @@ test-rust-rdkafka:
 	[ "$${failed:-0}" -eq 0 ] && [ "$${passed:-0}" -gt 0 ]
 
 demo-rust:
-	@cargo build -q -p kafka-iam-oauth --features $(RDKAFKA_FEATURES) --example rdkafka_produce_consume
+	@cargo build -q --workspace --features $(RDKAFKA_FEATURES) --example rdkafka_produce_consume
 	@source "$${KIO_RUN_DIR:-harness/.run}/env.sh" && \
 	env $(RUST_DEMO_AWS) KAFKA_BOOTSTRAP_SERVERS="$$KIO_BOOTSTRAP_SSL" KAFKA_SECURITY_PROTOCOL=SASL_SSL \
 	  SSL_CA_LOCATION="$$KIO_CA_PEM" KAFKA_TOPIC="$$KIO_TOPIC" KAFKA_GROUP="$$KIO_GROUP" \
