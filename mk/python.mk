@@ -86,3 +86,14 @@ bench-python-import: $(PY_STAMP)
 
 bench: bench-python bench-python-import
 .PHONY: bench-python bench-python-import
+
+# Warm oauth_cb of release wheels built at git revisions, side by side in
+# one run (not in make bench: a release build per revision). E.g.
+#   make bench-python-revs REVS="e5a4148 dbe1ea8^ dbe1ea8 HEAD"
+REVS ?= HEAD
+bench-python-revs: $(PY_VENV)/.deps
+	$(CARGO_BUILD_DEV)
+	@set -e; venvs=$$(scripts/bench/wheels-at-revs.sh build/bench/revs $(abspath $(PY_VENV))/bin/maturin $(REVS)); \
+	args=; i=0; for r in $(REVS); do i=$$((i + 1)); args="$$args $$r=$$(sed -n "$${i}p" <<<"$$venvs")"; done; \
+	cd tests/python && env -u KIO_EMULATOR_URL python3 bench_oauth_cb_revs.py $$args
+.PHONY: bench-python-revs
