@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kafka_iam_oauth::{ErrorKind, Provider};
+use kafka_iam_oauth::{policy, ErrorKind, Provider};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -85,16 +85,38 @@ fn refresh_ahead_replaces_the_token_before_callers_need_it() {
     let emu = emulator();
     let p = provider(&emu, "refresh", "duration_seconds=60");
     let first = p.token().unwrap();
+    // The refresh takes 1.5 s, so the callers below meet it in flight.
+    emu.set_fault(Fault::latency(Duration::from_millis(1500)));
     let started = Instant::now();
-    // Callers keep asking (as librdkafka does); none may wait for STS.
+    let mut waited_for_refresh = 0;
+    // Callers keep asking (as librdkafka does). The cached token is handed
+    // out at once until its refresh is due; after that, with under 60 s
+    // left (policy::hand_out_at_once), not until the refresh in flight
+    // lands: token() then waits for it at most policy::MAX_STALE_WAIT and
+    // serves the old one if it is slower.
     let new = loop {
         assert!(
             started.elapsed() < Duration::from_secs(50),
             "no refresh within 50 s"
         );
-        let t = p
-            .cached_token()
-            .expect("a cached token is always there after the first");
+        let t = match p.cached_token() {
+            Some(t) => t,
+            None => {
+                assert!(
+                    SystemTime::now() >= first.refresh_at(),
+                    "no cached token before the refresh was due"
+                );
+                let asked = Instant::now();
+                let t = p.token().unwrap();
+                let waited = asked.elapsed();
+                waited_for_refresh += 1;
+                assert!(
+                    waited <= policy::MAX_STALE_WAIT + Duration::from_secs(1),
+                    "token() waited {waited:?} for the refresh"
+                );
+                t
+            }
+        };
         if t.value() != first.value() {
             break t;
         }
@@ -106,6 +128,10 @@ fn refresh_ahead_replaces_the_token_before_callers_need_it() {
         "refreshed too late: old had {old_left:?} left"
     );
     assert!(new.expires_at() > first.expires_at());
+    assert!(
+        waited_for_refresh > 0,
+        "no caller met the 1.5 s refresh in flight"
+    );
     assert_eq!(sts_calls(&emu), 2);
 }
 
