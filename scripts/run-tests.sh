@@ -61,9 +61,12 @@ if ! ./harness/kafka-up.sh; then
 fi
 failed=()
 passed=()
+# Each suite's output is also kept in build/suites/<suite>.log, so the end
+# of the run can say again why a suite failed (a CI log shows its tail).
+mkdir -p build/suites
 run_suite() {
   echo "===== make $1"
-  if make --no-print-directory "$1"; then
+  if make --no-print-directory "$1" 2>&1 | tee "build/suites/$1.log"; then
     passed+=("$1")
   else
     failed+=("$1")
@@ -86,6 +89,7 @@ for i in "${!conc[@]}"; do
   wait "${conc_pids[$i]}"; rc=$?
   echo "===== make $suite (ran beside the other suites)"
   cat "build/concurrent/$suite.log"
+  cp "build/concurrent/$suite.log" "build/suites/$suite.log"
   if [ "$rc" -eq 0 ]; then passed+=("$suite"); else failed+=("$suite"); echo "===== $suite FAILED"; fi
 done
 conc_pids=()
@@ -100,6 +104,10 @@ fi
 # background build succeeded), so a failure there is reported by the suite.
 for suite in "${late[@]}" "${last[@]}"; do run_suite "$suite"; done
 disk "at the end"
+for suite in "${failed[@]}"; do
+  echo "===== why $suite failed: the end of its output (all of it: build/suites/$suite.log)"
+  tail -n 40 "build/suites/$suite.log"
+done
 echo "===== suites passed: ${passed[*]:-none}"
 echo "===== suites failed: ${failed[*]:-none}"
 [ ${#failed[@]} -eq 0 ]

@@ -90,13 +90,26 @@ func run(id string, messages int) error {
 		Dialer: &kafka.Dialer{SASLMechanism: mech, TLS: tlsCfg, Timeout: 10 * time.Second}, StartOffset: kafka.FirstOffset})
 	defer r.Close()
 	for len(want) > 0 {
-		m, err := r.ReadMessage(ctx)
+		// FetchMessage and CommitMessages rather than ReadMessage: kafka-go
+		// does not re-authenticate, so the broker closes its connections at
+		// each session's end, and a commit in flight then fails; trying it
+		// again dials anew (ReadMessage would return the error and drop m).
+		m, err := r.FetchMessage(ctx)
 		if err != nil {
 			return fmt.Errorf("%d messages not read back: %w", len(want), err)
 		}
 		if want[string(m.Key)] {
 			delete(want, string(m.Key))
 			log.Printf("consumed %s", m.Key)
+		}
+		for attempt := 1; ; attempt++ {
+			if err = r.CommitMessages(ctx, m); err == nil || attempt == 3 {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
+			return fmt.Errorf("committing %s: %w", m.Key, err)
 		}
 	}
 	log.Printf("read back %d messages in group %s", messages, group)
