@@ -58,6 +58,13 @@ impl Error {
         }
     }
 
+    /// The error a panic caught at a front door's boundary becomes
+    /// ([`catch_panic`]): kind [`ErrorKind::Internal`], fixed text
+    /// [`PANIC_MESSAGE`].
+    pub fn panicked() -> Self {
+        Self::new(ErrorKind::Internal, PANIC_MESSAGE)
+    }
+
     pub(crate) fn with_retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
         self
@@ -104,6 +111,22 @@ impl std::error::Error for Error {}
 
 /// Shorthand used across the crate.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The message of [`Error::panicked`]. Fixed text on purpose: a panic's
+/// own text may quote anything (a token, a key), and a user can act on
+/// none of it.
+pub const PANIC_MESSAGE: &str = "internal error (a panic was caught); please report it";
+
+/// Runs `f` and turns a panic into [`Error::panicked`], for the front
+/// doors whose callers cannot take an unwinding Rust panic (a JNI method,
+/// an N-API function): they map the error like any other.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        // Dropping a payload can itself panic; forget it instead.
+        std::mem::forget(payload);
+        Error::panicked()
+    })
+}
 
 /// Longest excerpt of a credential_process's output kept in an error.
 pub(crate) const MAX_PROCESS_EXCERPT: usize = 200;
@@ -275,6 +298,17 @@ fn looks_secret(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caught_panic_is_an_internal_error_with_fixed_text() {
+        assert_eq!(catch_panic(|| 7).unwrap(), 7);
+        let e = catch_panic(|| -> u8 { panic!("token eyJhbGciOiJSUzI1NiJ9.secret") }).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        assert_eq!(e.message(), PANIC_MESSAGE);
+        assert!(!format!("{e:?}").contains("eyJ"));
+        let e = catch_panic(|| std::panic::panic_any(42u32)).unwrap_err();
+        assert_eq!(e, Error::panicked());
+    }
 
     const KEY_ID: &str = "AKIAFAKESECRETFAKE12";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET";

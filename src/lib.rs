@@ -27,7 +27,7 @@ mod token;
 #[doc(hidden)]
 pub use cache::testing;
 pub use config::Config;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{catch_panic, Error, ErrorKind, Result, PANIC_MESSAGE};
 pub use provider::{Provider, Stats, DEFAULT_TIMEOUT};
 pub use token::Token;
 

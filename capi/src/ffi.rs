@@ -19,8 +19,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Arc;
 
-/// The message for a caught panic. Fixed text on purpose (see the module doc).
-pub(crate) const PANIC_MESSAGE: &str = "internal error (a panic was caught); please report it";
+/// The message for a caught panic: the core's fixed text (see the module doc).
+pub(crate) use kafka_iam_oauth::PANIC_MESSAGE;
 
 /// How one kind of export hands its result to C: a status plus an owned
 /// error object, a fallback value, a librdkafka `errstr` buffer plus return
@@ -56,7 +56,7 @@ pub(crate) fn boundary<T, E, R: Report<T, E>>(
 
 /// The error a caught panic becomes where errors are objects.
 pub(crate) fn internal_error() -> Error {
-    Error::new(ErrorKind::Internal, PANIC_MESSAGE)
+    Error::panicked()
 }
 
 /// An `InvalidArgument` error.

@@ -11,8 +11,7 @@
 use jni::objects::{GlobalRef, JClass, JMethodID, JObject, JString, JValue};
 use jni::sys::{jint, jlong, jlongArray, jobject, jvalue, JNI_VERSION_1_8};
 use jni::JNIEnv;
-use kafka_iam_oauth::{Error, ErrorKind, Provider, Token};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use kafka_iam_oauth::{catch_panic, Error, ErrorKind, Provider, Token};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -162,8 +161,7 @@ fn boundary<'local, T>(
     fallback: T,
     f: impl FnOnce(&mut JNIEnv<'local>) -> Result<T, Failure>,
 ) -> T {
-    let result = catch_unwind(AssertUnwindSafe(|| f(env)));
-    match result {
+    match catch_panic(|| f(env)) {
         Ok(Ok(v)) => v,
         Ok(Err(Failure::Core(e))) => {
             throw_core(env, &e);
@@ -179,18 +177,10 @@ fn boundary<'local, T>(
             }
             fallback
         }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+        // The core's fixed text: a panic's own may quote anything.
+        Err(panicked) => {
             let _ = env.exception_clear();
-            let err = Error::new(
-                ErrorKind::Internal,
-                format!("internal error in kafka-iam-oauth (a bug; please report it): {what}"),
-            );
-            throw_core(env, &err);
+            throw_core(env, &panicked);
             fallback
         }
     }

@@ -16,7 +16,7 @@
 //! message.
 
 use kafka_iam_oauth::diagnose::{self, Options, Report};
-use kafka_iam_oauth::{Config, Error as CoreError, ErrorKind, Provider, Token};
+use kafka_iam_oauth::{catch_panic, Config, Error as CoreError, ErrorKind, Provider, Token};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -105,6 +105,13 @@ fn js_error(env: &Env, e: &CoreError) -> napi::Error {
     build().unwrap_or_else(|err| err)
 }
 
+/// Runs an exported function's body under the core's panic guard: a panic
+/// becomes the core's internal error (fixed text), thrown like any other,
+/// instead of aborting Node (napi-rs's callbacks are `extern "C"`).
+fn guarded<T>(env: &Env, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_panic(body).map_err(|e| js_error(env, &e))?
+}
+
 /// A token as the Kafka clients take it: KafkaJS reads `value` (and
 /// `extensions`); confluent-kafka-javascript's KafkaJS API also needs
 /// `principal` and `lifetime` (expiry in milliseconds since the epoch).
@@ -182,50 +189,60 @@ impl NativeProvider {
     /// throws an error whose message names it.
     #[napi(constructor)]
     pub fn new(env: Env, config: ConfigArg, extensions: Option<ExtensionsArg>) -> Result<Self> {
-        Provider::new(&config_text(&config), &extensions_text(&extensions))
-            .map(|inner| NativeProvider { inner })
-            .map_err(|e| js_error(&env, &e))
+        guarded(&env, || {
+            Provider::new(&config_text(&config), &extensions_text(&extensions))
+                .map(|inner| NativeProvider { inner })
+                .map_err(|e| js_error(&env, &e))
+        })
     }
 
     /// The cached token if it is fresh enough to hand out; never waits.
     #[napi]
-    pub fn cached_token(&self) -> Option<NativeToken> {
-        self.inner.cached_token().map(|t| native_token(&t))
+    pub fn cached_token(&self, env: Env) -> Result<Option<NativeToken>> {
+        guarded(&env, || {
+            Ok(self.inner.cached_token().map(|t| native_token(&t)))
+        })
     }
 
     /// A token from the core's cache or a mint: the Promise is settled from
     /// the core's runtime, never by waiting on this thread.
     #[napi(ts_return_type = "Promise<NativeToken>")]
     pub fn mint<'e>(&self, env: &'e Env, timeout_ms: Option<f64>) -> Result<Object<'e>> {
-        let timeout = timeout_arg(timeout_ms)?;
-        let (deferred, promise) = env.create_deferred()?;
-        self.inner.token_then(timeout, move |result| {
-            deferred.resolve(move |env| match result {
-                Ok(t) => Ok(native_token(&t)),
-                Err(e) => Err(js_error(&env, &e)),
-            })
-        });
-        Ok(promise)
+        guarded(env, || {
+            let timeout = timeout_arg(timeout_ms)?;
+            let (deferred, promise) = env.create_deferred()?;
+            self.inner.token_then(timeout, move |result| {
+                deferred.resolve(move |env| {
+                    guarded(&env, || match result {
+                        Ok(t) => Ok(native_token(&t)),
+                        Err(e) => Err(js_error(&env, &e)),
+                    })
+                })
+            });
+            Ok(promise)
+        })
     }
 
     /// Counters and schedule of this configuration's cache entry; never waits.
     #[napi]
-    pub fn stats(&self) -> NativeStats {
-        let s = self.inner.stats();
-        NativeStats {
-            mints: s.mints as f64,
-            failures: s.failures as f64,
-            last_error_kind: s.last_error_kind.map(|k| kind_name(k).to_owned()),
-            expires_in_ms: opt_ms(s.expires_in),
-            refresh_in_ms: opt_ms(s.refresh_in),
-            next_attempt_in_ms: opt_ms(s.next_attempt_in),
-        }
+    pub fn stats(&self, env: Env) -> Result<NativeStats> {
+        guarded(&env, || {
+            let s = self.inner.stats();
+            Ok(NativeStats {
+                mints: s.mints as f64,
+                failures: s.failures as f64,
+                last_error_kind: s.last_error_kind.map(|k| kind_name(k).to_owned()),
+                expires_in_ms: opt_ms(s.expires_in),
+                refresh_in_ms: opt_ms(s.refresh_in),
+                next_attempt_in_ms: opt_ms(s.next_attempt_in),
+            })
+        })
     }
 
     /// The effective configuration (defaults filled in), as strings.
     #[napi]
-    pub fn config(&self) -> HashMap<String, String> {
-        effective(self.inner.config())
+    pub fn config(&self, env: Env) -> Result<HashMap<String, String>> {
+        guarded(&env, || Ok(effective(self.inner.config())))
     }
 }
 
@@ -241,9 +258,11 @@ pub fn parse_config(
     config: ConfigArg,
     extensions: Option<ExtensionsArg>,
 ) -> Result<HashMap<String, String>> {
-    Config::parse(&config_text(&config), &extensions_text(&extensions))
-        .map(|c| effective(&c))
-        .map_err(|e| js_error(&env, &e))
+    guarded(&env, || {
+        Config::parse(&config_text(&config), &extensions_text(&extensions))
+            .map(|c| effective(&c))
+            .map_err(|e| js_error(&env, &e))
+    })
 }
 
 /// One of `check()`'s steps.
@@ -335,6 +354,26 @@ pub fn check<'e>(
     expected_audience: Option<String>,
     timeout_ms: Option<f64>,
 ) -> Result<Object<'e>> {
+    guarded(env, || {
+        check_inner(
+            env,
+            config,
+            extensions,
+            expected_issuer,
+            expected_audience,
+            timeout_ms,
+        )
+    })
+}
+
+fn check_inner<'e>(
+    env: &'e Env,
+    config: ConfigArg,
+    extensions: Option<ExtensionsArg>,
+    expected_issuer: Option<String>,
+    expected_audience: Option<String>,
+    timeout_ms: Option<f64>,
+) -> Result<Object<'e>> {
     let timeout = timeout_arg(timeout_ms)?;
     let (config, extensions) = (config_text(&config), extensions_text(&extensions));
     let options = Options {
@@ -345,16 +384,20 @@ pub fn check<'e>(
     // The core's deadline wait runs on a thread of its own (and the checks
     // on another), so the event loop never waits for it.
     let waiter = move || {
-        let outcome = diagnose::run_within(&config, &extensions, &options, timeout);
-        deferred.resolve(move |env| match outcome {
-            Err(e) => Err(js_error(&env, &e)),
-            Ok(report) => {
-                let steps = steps_of(&report);
-                match report.into_result() {
-                    Ok(report) => Ok(check_report(&report)),
-                    Err(e) => attach_steps(&env, js_error(&env, &e), steps),
+        // A panic here would leave the Promise pending for ever.
+        let outcome = catch_panic(|| diagnose::run_within(&config, &extensions, &options, timeout))
+            .and_then(|r| r);
+        deferred.resolve(move |env| {
+            guarded(&env, || match outcome {
+                Err(e) => Err(js_error(&env, &e)),
+                Ok(report) => {
+                    let steps = steps_of(&report);
+                    match report.into_result() {
+                        Ok(report) => Ok(check_report(&report)),
+                        Err(e) => attach_steps(&env, js_error(&env, &e), steps),
+                    }
                 }
-            }
+            })
         });
     };
     std::thread::Builder::new()
@@ -398,18 +441,20 @@ pub struct ConfigKey {
 
 /// Every configuration key the core knows.
 #[napi]
-pub fn config_keys() -> Vec<ConfigKey> {
-    kafka_iam_oauth::config::KEYS
-        .iter()
-        .map(|k| ConfigKey {
-            name: k.name.to_owned(),
-            prefix: k.prefix,
-            required: k.required,
-            default: k.default.map(str::to_owned),
-            allowed: k.allowed.to_owned(),
-            doc: k.doc.to_owned(),
-        })
-        .collect()
+pub fn config_keys(env: Env) -> Result<Vec<ConfigKey>> {
+    guarded(&env, || {
+        Ok(kafka_iam_oauth::config::KEYS
+            .iter()
+            .map(|k| ConfigKey {
+                name: k.name.to_owned(),
+                prefix: k.prefix,
+                required: k.required,
+                default: k.default.map(str::to_owned),
+                allowed: k.allowed.to_owned(),
+                doc: k.doc.to_owned(),
+            })
+            .collect())
+    })
 }
 
 /// The library's version (the workspace's one version).
