@@ -355,56 +355,39 @@ pub fn check<'e>(
     timeout_ms: Option<f64>,
 ) -> Result<Object<'e>> {
     guarded(env, || {
-        check_inner(
-            env,
-            config,
-            extensions,
+        let timeout = timeout_arg(timeout_ms)?;
+        let (config, extensions) = (config_text(&config), extensions_text(&extensions));
+        let options = Options {
             expected_issuer,
             expected_audience,
-            timeout_ms,
-        )
-    })
-}
-
-fn check_inner<'e>(
-    env: &'e Env,
-    config: ConfigArg,
-    extensions: Option<ExtensionsArg>,
-    expected_issuer: Option<String>,
-    expected_audience: Option<String>,
-    timeout_ms: Option<f64>,
-) -> Result<Object<'e>> {
-    let timeout = timeout_arg(timeout_ms)?;
-    let (config, extensions) = (config_text(&config), extensions_text(&extensions));
-    let options = Options {
-        expected_issuer,
-        expected_audience,
-    };
-    let (deferred, promise) = env.create_deferred()?;
-    // The core's deadline wait runs on a thread of its own (and the checks
-    // on another), so the event loop never waits for it.
-    let waiter = move || {
-        // A panic here would leave the Promise pending for ever.
-        let outcome = catch_panic(|| diagnose::run_within(&config, &extensions, &options, timeout))
-            .and_then(|r| r);
-        deferred.resolve(move |env| {
-            guarded(&env, || match outcome {
-                Err(e) => Err(js_error(&env, &e)),
-                Ok(report) => {
-                    let steps = steps_of(&report);
-                    match report.into_result() {
-                        Ok(report) => Ok(check_report(&report)),
-                        Err(e) => attach_steps(&env, js_error(&env, &e), steps),
+        };
+        let (deferred, promise) = env.create_deferred()?;
+        // The core's deadline wait runs on a thread of its own (and the checks
+        // on another), so the event loop never waits for it.
+        let waiter = move || {
+            // A panic here would leave the Promise pending for ever.
+            let outcome =
+                catch_panic(|| diagnose::run_within(&config, &extensions, &options, timeout))
+                    .and_then(|r| r);
+            deferred.resolve(move |env| {
+                guarded(&env, || match outcome {
+                    Err(e) => Err(js_error(&env, &e)),
+                    Ok(report) => {
+                        let steps = steps_of(&report);
+                        match report.into_result() {
+                            Ok(report) => Ok(check_report(&report)),
+                            Err(e) => attach_steps(&env, js_error(&env, &e), steps),
+                        }
                     }
-                }
-            })
-        });
-    };
-    std::thread::Builder::new()
-        .name("kafka-iam-oauth-check-wait".into())
-        .spawn(waiter)
-        .map_err(|e| napi::Error::from_reason(format!("cannot start the check: {e}")))?;
-    Ok(promise)
+                })
+            });
+        };
+        std::thread::Builder::new()
+            .name("kafka-iam-oauth-check-wait".into())
+            .spawn(waiter)
+            .map_err(|e| napi::Error::from_reason(format!("cannot start the check: {e}")))?;
+        Ok(promise)
+    })
 }
 
 /// The failed check's error with the steps so far as `err.steps`.
