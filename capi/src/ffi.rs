@@ -2,25 +2,22 @@
 //! `kafka_iam_oauth_*` exports and every callback librdkafka calls (plugin
 //! entry, token refresh, interceptors) alike.
 //!
-//! - [`boundary`] runs the body under `catch_unwind` and turns an `Err` or a
-//!   caught panic into the failure value the function documents, through the
-//!   function's [`Report`]. A panic's own text never reaches a message: it
-//!   may quote anything, and a user can act on none of it.
+//! - [`boundary`] runs the body under the core's `catch_panic` and turns an
+//!   `Err` or a caught panic into the failure value the function documents,
+//!   through the function's [`Report`]. A panic's own text never reaches a
+//!   message: it may quote anything, and a user can act on none of it.
 //! - [`Castable`] says which Rust type lives behind each opaque C type and
 //!   whether the handle owns a `Box` or an `Arc`, so no export casts a raw
 //!   pointer by hand; NULL handles become `InvalidArgument` errors.
 //! - [`read_str`], [`Out`] and [`write_errstr`] check the other pointers.
 
 use kafka_iam_oauth::config::MAX_INPUT_LEN;
-use kafka_iam_oauth::{Error, ErrorKind};
+use kafka_iam_oauth::{catch_panic, Error, ErrorKind};
 use std::ffi::c_char;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Arc;
-
-/// The message for a caught panic: the core's fixed text (see the module doc).
-pub(crate) use kafka_iam_oauth::PANIC_MESSAGE;
 
 /// How one kind of export hands its result to C: a status plus an owned
 /// error object, a fallback value, a librdkafka `errstr` buffer plus return
@@ -44,19 +41,12 @@ pub(crate) fn boundary<T, E, R: Report<T, E>>(
     report: R,
     body: impl FnOnce() -> Result<T, E>,
 ) -> R::Output {
-    let reported = catch_unwind(AssertUnwindSafe(move || {
-        match catch_unwind(AssertUnwindSafe(body)) {
-            Ok(Ok(value)) => report.ok(value),
-            Ok(Err(error)) => report.fail(error),
-            Err(_) => report.panicked(),
-        }
+    let reported = catch_unwind(AssertUnwindSafe(move || match catch_panic(body) {
+        Ok(Ok(value)) => report.ok(value),
+        Ok(Err(error)) => report.fail(error),
+        Err(_) => report.panicked(),
     }));
     reported.unwrap_or_else(|_| R::last_resort())
-}
-
-/// The error a caught panic becomes where errors are objects.
-pub(crate) fn internal_error() -> Error {
-    Error::panicked()
 }
 
 /// An `InvalidArgument` error.

@@ -25,7 +25,7 @@ pub use rdkafka::{
     kafka_iam_oauth_rdkafka_refresh_cb_raw, plugin_conf_init,
 };
 
-use ffi::{boundary, internal_error, read_str, ArcHandle, BoxHandle, Castable, Or, Out, Report};
+use ffi::{boundary, read_str, ArcHandle, BoxHandle, Castable, Or, Out, Report};
 use kafka_iam_oauth::{policy, Error, ErrorKind, Provider, Token};
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
@@ -156,7 +156,8 @@ impl Report<(), Error> for StatusOut {
         status
     }
     fn panicked(self) -> kafka_iam_oauth_status {
-        self.fail(internal_error())
+        // Where errors are objects, a caught panic is the core's.
+        self.fail(Error::panicked())
     }
     fn last_resort() -> kafka_iam_oauth_status {
         KAFKA_IAM_OAUTH_ERR_INTERNAL

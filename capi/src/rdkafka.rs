@@ -23,13 +23,13 @@
 //! librdkafka is not linked; its functions come from [`crate::librdkafka`].
 //! Every callback below goes through [`crate::ffi::boundary`].
 
-use crate::ffi::{boundary, invalid, read_str, write_errstr, Or, Report, PANIC_MESSAGE};
+use crate::ffi::{boundary, invalid, read_str, write_errstr, Or, Report};
 use crate::librdkafka::{
     one_copy_loaded, rdkafka, Conf, Rdkafka, Rk, CONF_INVALID, CONF_OK, CONF_UNKNOWN,
     RESP_CONFLICT, RESP_INVALID_ARG, RESP_OK, THREAD_MAIN,
 };
 use kafka_iam_oauth::config::{self, MAX_INPUT_LEN};
-use kafka_iam_oauth::{Error, Provider};
+use kafka_iam_oauth::{Error, Provider, PANIC_MESSAGE};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr;
 
